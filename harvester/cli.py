@@ -1,0 +1,130 @@
+"""`ogi`: the one command-line entry point (crawl, parse, reparse, serve, export, demo, bench).
+
+Each command is a thin shell over a module that does the work; the defaults (data/ogi.db,
+data/portals.yaml) apply whenever a flag is left out. Interface fixed by shared CONTRACT.md §5.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+DEFAULT_DB = "data/ogi.db"
+DEFAULT_PORTALS = "data/portals.yaml"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.option("--log-level", default="INFO", help="Scrapy/Python log level.")
+@click.pass_context
+def main(ctx, log_level):
+    """ogi-harvester: find, keep, parse and publish 政府信息公开工作年度报告."""
+    ctx.ensure_object(dict)
+    ctx.obj["log_level"] = log_level.upper()
+
+
+@main.command()
+@click.option("--portals", "portals_file", default=DEFAULT_PORTALS, type=click.Path(),
+              help="Registry: CSV with a header, or YAML (a list, or a mapping with `portals`). "
+                   "Each portal needs `name` and `start_url`.")
+@click.option("--db", "db_path", default=DEFAULT_DB, type=click.Path(), help="SQLite database to write.")
+@click.option("--only", multiple=True, help="Crawl only these portal names (repeatable).")
+@click.option("--distributed", is_flag=True, help="Use a shared Redis frontier (scrapy-redis).")
+@click.option("--redis-url", default=None, help="Redis URL for --distributed (default: REDIS_URL env).")
+@click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="Scrapy setting override, e.g. --set AUTOTHROTTLE_ENABLED=False.")
+@click.pass_context
+def crawl(ctx, portals_file, db_path, only, distributed, redis_url, overrides):
+    """Crawl the portals in the registry, store every body, parse reports, rebuild `reports`."""
+    from harvester.crawl import run_crawl
+    summary = run_crawl(portals_file, db_path, only=only, distributed=distributed,
+                        redis_url=redis_url, overrides=dict(o.split("=", 1) for o in overrides),
+                        log_level=ctx.obj["log_level"])
+    click.echo(summary.render())
+    sys.exit(0 if summary.ok else 1)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines, one object per file (the contract).")
+@click.option("--text/--no-text", default=False, help="Include the normalised full text.")
+@click.option("--workers", default=1, help="Parse in this many worker processes.")
+def parse(files, as_json, text, workers):
+    """Parse report files (HTML, PDF, DOCX, DOC, WPS, TXT, images) into records."""
+    from harvester.parsing import parse_files
+    for record in parse_files(files, workers=workers):
+        if not text:
+            record.pop("text", None)
+        if as_json:
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.flush()
+
+
+@main.command()
+@click.option("--db", "db_path", default=DEFAULT_DB, type=click.Path(exists=True))
+@click.option("--workers", default=2, help="Parser worker processes.")
+def reparse(db_path, workers):
+    """Re-parse every stored body (no recrawl) and rebuild the derived tables."""
+    from harvester.reports import reparse_all
+    click.echo(reparse_all(db_path, workers=workers))
+
+
+@main.command()
+@click.option("--db", "db_path", default=DEFAULT_DB, type=click.Path(exists=True))
+@click.option("--port", default=8001)
+@click.option("--host", default="127.0.0.1")
+def serve(db_path, port, host):
+    """Serve the database read-only with Datasette."""
+    from harvester.publish import serve as serve_db
+    serve_db(db_path, port=port, host=host)
+
+
+@main.command()
+@click.option("--db", "db_path", default=DEFAULT_DB, type=click.Path(exists=True))
+@click.option("--out", "out_dir", default="data/export", type=click.Path())
+@click.option("--format", "formats", multiple=True, default=("csv", "jsonl", "parquet"))
+def export(db_path, out_dir, formats):
+    """Write CSV, JSON Lines and Parquet of the main tables with a datapackage.json."""
+    from harvester.export import export as do_export
+    click.echo(do_export(db_path, out_dir, formats=formats))
+
+
+@main.command()
+@click.option("--db", "db_path", default=DEFAULT_DB, type=click.Path())
+@click.option("--port", default=8001, help="Datasette port.")
+@click.option("--portal-port", default=0, help="Port for the sample portals (0 = any free port).")
+@click.option("--no-serve", is_flag=True, help="Stop after building the database.")
+@click.pass_context
+def demo(ctx, db_path, port, portal_port, no_serve):
+    """Start the bundled sample portals, crawl them, build the database, serve it."""
+    from harvester.demo import run_demo
+    run_demo(db_path, port=port, portal_port=portal_port, serve=not no_serve,
+             log_level=ctx.obj["log_level"])
+
+
+@main.group()
+def bench():
+    """Benchmarks: speed and memory, side by side with a baseline."""
+
+
+@bench.command("parse")
+@click.argument("files", nargs=-1, type=click.Path())
+def bench_parse(files):
+    """Documents/s per format and peak RSS, with pdftotext as the floor."""
+    from harvester.bench import bench_parse as run
+    run(files)
+
+
+@bench.command("crawl")
+@click.option("--seconds", default=20, help="How long scrapy bench runs.")
+def bench_crawl(seconds):
+    """Pages/s crawling the sample portals, next to `scrapy bench`."""
+    from harvester.bench import bench_crawl as run
+    run(seconds)
+
+
+if __name__ == "__main__":
+    main()

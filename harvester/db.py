@@ -1,0 +1,112 @@
+"""The SQLite database the crawl writes and Datasette serves: schema and small write helpers.
+
+Raw facts (documents, urls, crawl_runs, errors, candidates, parses) are written during a crawl;
+derived tables (reports, sightings, cells, checks_failed, sections) are rebuilt from them by
+`harvester.reports.rebuild`, so a reparse or a new dedup rule never needs a recrawl.
+Users and scripts query `reports` and `sightings` by name (shared CONTRACT.md §5): keep them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import sqlite_utils
+
+# Every table with its columns, in one place. Types follow sqlite-utils (str, int, float).
+SCHEMA: dict[str, dict] = {
+    # One row per distinct body (content-addressed); bytes live in the blob store under sha256.
+    "documents": dict(columns={"sha256": str, "size": int, "media_type": str, "format": str,
+                               "first_fetched": str, "last_fetched": str, "blob_path": str},
+                      pk="sha256"),
+    # Every URL ever requested or seen, with its latest outcome.
+    "urls": dict(columns={"url": str, "portal": str, "kind": str, "status": int, "sha256": str,
+                          "referrer": str, "link_text": str, "first_seen": str, "last_seen": str,
+                          "run_id": int, "error": str},
+                 pk="url"),
+    "crawl_runs": dict(columns={"id": int, "portal": str, "spider": str, "started": str,
+                                "finished": str, "status": str, "list_pages": int,
+                                "candidates": int, "reports": int, "attachments": int,
+                                "errors": int, "stats": str},
+                       pk="id"),
+    "errors": dict(columns={"id": int, "run_id": int, "portal": str, "url": str, "kind": str,
+                            "message": str, "at": str},
+                   pk="id"),
+    # Every link the classifier judged, with its verdict and reason, so misses can be audited.
+    "candidates": dict(columns={"url": str, "run_id": int, "portal": str, "link_text": str,
+                                "referrer": str, "decision": str, "reason": str, "at": str},
+                       pk=("url", "run_id")),
+    # One parse per document body; `record` is the full parser output as JSON.
+    "parses": dict(columns={"sha256": str, "parser_version": str, "parsed_at": str,
+                            "format": str, "is_report": int, "agency": str, "year": int,
+                            "template": str, "ocr": int, "n_cells": int, "errors": str,
+                            "record": str},
+                   pk="sha256"),
+    # Derived: one row per (agency, year).
+    "reports": dict(columns={"id": str, "agency": str, "year": int, "template": str,
+                             "title": str, "script": str, "published": str, "province": str,
+                             "city": str, "county": str, "township": str, "admin_level": str,
+                             "agency_kind": str, "t2": int, "t3": int, "t4": int,
+                             "format": str, "ocr": int, "parse_status": str,
+                             "n_checks_failed": int, "checks_failed": str,
+                             "canonical_sha256": str, "canonical_url": str,
+                             "canonical_reason": str, "n_documents": int, "n_urls": int,
+                             "first_seen": str, "last_seen": str},
+                    pk="id"),
+    "sightings": dict(columns={"report_id": str, "url": str, "sha256": str, "role": str,
+                               "format": str, "portal": str, "referrer": str,
+                               "first_seen": str, "last_seen": str},
+                      pk=("report_id", "url")),
+    "cells": dict(columns={"report_id": str, "cell_id": str, "tbl": str, "row": str,
+                           "col": str, "value": float},
+                  pk=("report_id", "cell_id")),
+    "checks_failed": dict(columns={"report_id": str, "check_id": str}, pk=("report_id", "check_id")),
+    "sections": dict(columns={"report_id": str, "section": str, "heading": str, "text": str},
+                     pk=("report_id", "section")),
+}
+
+FOREIGN_KEYS = {
+    "urls": [("sha256", "documents", "sha256")],
+    "sightings": [("report_id", "reports", "id")],
+    "cells": [("report_id", "reports", "id")],
+    "checks_failed": [("report_id", "reports", "id")],
+    "sections": [("report_id", "reports", "id")],
+}
+
+INDEXES = {
+    "urls": [["sha256"], ["portal"]],
+    "errors": [["run_id"], ["kind"]],
+    "reports": [["year"], ["province"], ["agency"], ["template"], ["admin_level"]],
+    "sightings": [["url"], ["sha256"]],
+    "cells": [["cell_id", "value"]],
+    "checks_failed": [["check_id"]],
+}
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def open_db(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating if needed) the database with every table, index and view in place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA busy_timeout=30000")
+    for name, spec in SCHEMA.items():
+        table = db[name]
+        if not table.exists():
+            table.create(spec["columns"], pk=spec["pk"], not_null=None)
+        else:
+            missing = {c: t for c, t in spec["columns"].items() if c not in table.columns_dict}
+            for col, typ in missing.items():
+                table.add_column(col, typ)
+    for name, columns_list in INDEXES.items():
+        for columns in columns_list:
+            db[name].create_index(columns, if_not_exists=True)
+    return db
+
+
+def dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,75 @@
+"""The one entry point from bytes to a report record (the `ogi parse --json` line).
+
+parse_bytes() never raises on bad input: whatever goes wrong becomes an entry in `errors`
+with a kind and a message, and a table the document lacks is reported absent, never as zeros.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+PARSER_VERSION = "0.1"
+
+
+def empty_record() -> dict:
+    """The contract's keys (shared CONTRACT.md §5) with 'unknown' values, plus our own extras."""
+    return {
+        "agency": None, "year": None, "template": None, "script": None, "published": None,
+        "region": {"province": None, "city": None, "county": None, "township": None},
+        "admin_level": None, "agency_kind": None,
+        "tables": {"t2": False, "t3": False, "t4": False},
+        "cells": {}, "headline": {}, "checks_failed": [], "sections": {}, "errors": [],
+        # extras beyond the contract
+        "format": None, "ocr": False, "title": None, "is_report": False,
+        "parser_version": PARSER_VERSION, "text": "",
+    }
+
+
+def parse_bytes(data: bytes, *, filename: str | None = None, media_type: str | None = None) -> dict:
+    """Parse one document's bytes into a record. Never raises for bad input."""
+    from parsers import checks, extract, headline, meta, sections, tables
+
+    record = empty_record()
+    try:
+        doc = extract.extract(data, filename=filename, media_type=media_type)
+    except Exception as exc:  # a bug, not bad input: still one line per file
+        record["errors"].append({"kind": "internal", "message": f"extraction failed: {exc!r}"})
+        return record
+    record.update(format=doc.format, ocr=doc.ocr, title=doc.title, text=doc.text)
+    record["errors"].extend(p.as_dict() for p in doc.problems)
+    if not doc.text.strip():
+        return record
+
+    try:
+        found = tables.parse_tables(doc)          # template, tables present, cells, problems
+        record["template"] = found.template
+        record["tables"] = found.tables
+        record["cells"] = found.cells
+        record["errors"].extend(p.as_dict() for p in found.problems)
+        record["checks_failed"] = checks.failed_checks(found.template, found.tables, found.cells)
+        record["sections"] = sections.split_sections(doc.text)
+        record.update(meta.read_meta(doc, template=found.template))   # agency, year, region...
+        if record["template"] is None:
+            record["template"] = meta.template_from_year(record["year"], doc.text)
+        if record["template"] == "pre2019":
+            record["headline"] = headline.read_headline(doc.text)
+        record["is_report"] = meta.looks_like_report(doc, record)
+        if not record["is_report"]:
+            record["errors"].append({"kind": "not_a_report",
+                                     "message": "no annual-report title, sections or tables found"})
+    except Exception as exc:
+        record["errors"].append({"kind": "internal", "message": f"parse failed: {exc!r}"})
+    return record
+
+
+def parse_file(path: str | Path) -> dict:
+    """Parse a file on disk; the record's `file` is the path as given."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        record = empty_record()
+        record["errors"].append({"kind": "unreadable", "message": str(exc)})
+    else:
+        record = parse_bytes(data, filename=path.name)
+    record = {"file": str(path), **record}
+    return record
