@@ -114,7 +114,7 @@ def bench():
 @click.argument("files", nargs=-1, type=click.Path())
 def bench_parse(files):
     """Documents/s per format and peak RSS, with pdftotext as the floor."""
-    from harvester.bench import bench_parse as run
+    from harvester.bench_parse import bench_parse as run
     run(files)
 
 
@@ -122,7 +122,7 @@ def bench_parse(files):
 @click.option("--seconds", default=20, help="How long scrapy bench runs.")
 def bench_crawl(seconds):
     """Pages/s crawling the sample portals, next to `scrapy bench`."""
-    from harvester.bench import bench_crawl as run
+    from harvester.bench_crawl import bench_crawl as run
     run(seconds)
 
 

@@ -24,10 +24,15 @@ SCHEMA: dict[str, dict] = {
                           "referrer": str, "link_text": str, "first_seen": str, "last_seen": str,
                           "run_id": int, "error": str},
                  pk="url"),
+    # Every fetch, so a URL whose bytes change keeps its history (report versions).
+    "fetches": dict(columns={"id": int, "url": str, "sha256": str, "status": int, "run_id": int,
+                             "fetched_at": str},
+                    pk="id"),
     "crawl_runs": dict(columns={"id": int, "portal": str, "spider": str, "started": str,
                                 "finished": str, "status": str, "list_pages": int,
                                 "candidates": int, "reports": int, "attachments": int,
-                                "errors": int, "stats": str},
+                                "errors": int, "robots_obeyed": int, "settings": str,
+                                "stats": str},
                        pk="id"),
     "errors": dict(columns={"id": int, "run_id": int, "portal": str, "url": str, "kind": str,
                             "message": str, "at": str},
@@ -75,6 +80,7 @@ FOREIGN_KEYS = {
 
 INDEXES = {
     "urls": [["sha256"], ["portal"]],
+    "fetches": [["url"], ["sha256"]],
     "errors": [["run_id"], ["kind"]],
     "reports": [["year"], ["province"], ["agency"], ["template"], ["admin_level"]],
     "sightings": [["url"], ["sha256"]],
@@ -110,3 +116,15 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
 
 def dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def write_parse(database, sha256: str, record: dict) -> None:
+    """Store one parser output for a body (replacing an older parse of the same bytes)."""
+    database["parses"].upsert({
+        "sha256": sha256, "parser_version": record.get("parser_version", ""),
+        "parsed_at": now(), "format": record.get("format"),
+        "is_report": int(bool(record.get("is_report"))), "agency": record.get("agency"),
+        "year": record.get("year"), "template": record.get("template"),
+        "ocr": int(bool(record.get("ocr"))), "n_cells": len(record.get("cells") or {}),
+        "errors": dumps(record.get("errors", [])),
+        "record": json.dumps(record, ensure_ascii=False)}, pk="sha256")

@@ -1,0 +1,152 @@
+"""Running a crawl: one Scrapy crawler per portal (its own stats and crawl_runs row), a bounded
+number at a time, then the derived tables rebuilt and a per-portal summary printed.
+
+Per-portal registry fields become that crawler's settings (obey_robots, download_delay, …);
+`--set NAME=VALUE` overrides apply to every portal. `--distributed` swaps in scrapy-redis's
+scheduler and dupefilter so several machines share one frontier.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from harvester import db as dbmod
+from harvester.registry import load_portals
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CrawlSummary:
+    db_path: str
+    rows: list[dict] = field(default_factory=list)
+    reports_total: int = 0
+    documents_total: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return all(r["status"] == "finished" for r in self.rows)
+
+    def render(self) -> str:
+        head = f"{'portal':<28} {'status':<10} {'lists':>5} {'cands':>5} {'reports':>7} {'attach':>6} {'errors':>6}"
+        lines = ["", "Crawl summary (" + self.db_path + ")", head, "-" * len(head)]
+        for r in self.rows:
+            lines.append(f"{r['portal'][:28]:<28} {r['status'][:10]:<10} {r['list_pages'] or 0:>5} "
+                         f"{r['candidates'] or 0:>5} {r['reports'] or 0:>7} {r['attachments'] or 0:>6} "
+                         f"{r['errors'] or 0:>6}")
+        lines.append(f"\n{self.reports_total} reports (one per agency and year) from "
+                     f"{self.documents_total} stored documents.")
+        return "\n".join(lines)
+
+
+def build_settings(db_path: str, overrides: dict | None = None, log_level: str = "INFO",
+                   distributed: bool = False, redis_url: str | None = None) -> Settings:
+    settings = Settings()
+    settings.setmodule("harvester.settings", priority="project")
+    settings.set("OGI_DB_PATH", str(db_path), priority="cmdline")
+    settings.set("OGI_DATA_DIR", str(Path(db_path).parent), priority="cmdline")
+    settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    if distributed:
+        import os
+        settings.set("SCHEDULER", "scrapy_redis.scheduler.Scheduler", priority="cmdline")
+        settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", priority="cmdline")
+        settings.set("SCHEDULER_PERSIST", True, priority="cmdline")
+        settings.set("REDIS_URL", redis_url or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"),
+                     priority="cmdline")
+    for name, value in (overrides or {}).items():
+        try:
+            value = json.loads(value)
+        except (TypeError, ValueError):
+            pass
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def portal_settings(portal: dict) -> dict:
+    """Registry fields that are Scrapy settings for this portal only."""
+    custom = {}
+    if portal.get("obey_robots") is not None:
+        custom["ROBOTSTXT_OBEY"] = bool(portal["obey_robots"])
+    if portal.get("download_delay") is not None:
+        custom["DOWNLOAD_DELAY"] = float(portal["download_delay"])
+    return custom
+
+
+def run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=None,
+              overrides=None, log_level="INFO", concurrent_portals: int = 4) -> CrawlSummary:
+    from twisted.internet import defer
+
+    from harvester.pipelines import close_dbs, shutdown_pool
+    from harvester.spiders.portal import PortalSpider
+
+    portals = load_portals(portals_file)
+    if only:
+        portals = [p for p in portals if p["name"] in set(only)]
+    settings = build_settings(db_path, overrides, log_level, distributed, redis_url)
+    database = dbmod.open_db(db_path)
+    process = CrawlerProcess(settings)
+
+    jobs = []
+    for portal in portals:
+        custom = portal_settings(portal)
+        spidercls = PortalSpider
+        if custom or distributed:
+            # Distributed: the Redis queue key is the spider name, so each portal gets its own.
+            attrs = {"custom_settings": custom}
+            if distributed:
+                attrs["name"] = f"portal:{portal['name']}"
+            spidercls = type(f"PortalSpider_{len(jobs)}", (PortalSpider,), attrs)
+        crawler = process.create_crawler(spidercls)
+        effective_robots = custom.get("ROBOTSTXT_OBEY", settings.getbool("ROBOTSTXT_OBEY"))
+        run_id = database["crawl_runs"].insert({
+            "portal": portal["name"], "spider": spidercls.name, "started": dbmod.now(),
+            "status": "running", "robots_obeyed": int(effective_robots),
+            "settings": dbmod.dumps({**custom, "distributed": distributed})}).last_pk
+        jobs.append((portal, run_id, crawler))
+
+    semaphore = defer.DeferredSemaphore(max(1, concurrent_portals))
+    done = defer.DeferredList([semaphore.run(process.crawl, crawler, portal=portal, run_id=run_id)
+                               for portal, run_id, crawler in jobs], consumeErrors=True)
+
+    def stop(_):
+        from twisted.internet import reactor
+        if reactor.running:
+            reactor.stop()
+    done.addBoth(stop)
+    try:
+        process.start(stop_after_crawl=False, install_signal_handlers=True)
+    finally:
+        shutdown_pool()
+        close_dbs()
+
+    database = dbmod.open_db(db_path)
+    summary = CrawlSummary(db_path=str(db_path))
+    for portal, run_id, crawler in jobs:
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        reason = stats.get("finish_reason", "not started")
+        database["crawl_runs"].update(run_id, {
+            "status": "finished" if reason == "finished" else str(reason),
+            "stats": json.dumps(stats, default=str, ensure_ascii=False),
+            "finished": dbmod.now()})
+        summary.rows.append(database["crawl_runs"].get(run_id))
+
+    from harvester.reports import rebuild
+    rebuild(database)
+    _prepare_site(db_path)
+    summary.reports_total = database["reports"].count
+    summary.documents_total = database["documents"].count
+    return summary
+
+
+def _prepare_site(db_path):
+    """Build what the Datasette site needs (FTS, views); the crawl's data is complete without it."""
+    try:
+        from harvester.publish import prepare
+    except ImportError:
+        return
+    prepare(db_path)

@@ -1,0 +1,125 @@
+"""JSON list endpoints called by page scripts (gkmlpt's API, ministries' getFileList…, TRS trsapi).
+
+Two halves: find endpoint URLs in a page's scripts, and read any JSON reply generically (every
+object with a URL-like and a title-like key is a link), following its page parameter while the
+reply says more records exist."""
+from __future__ import annotations
+
+import json
+import math
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from scrapy.http import HtmlResponse, TextResponse
+
+from harvester.families import Link
+
+URL_KEYS = ("url", "link", "href", "docpuburl", "linkurl", "fileurl", "path", "puburl", "docurl")
+TITLE_KEYS = ("title", "titlehtml", "name", "doctitle", "text", "filename", "subject")
+TOTAL_KEYS = ("total", "totalcount", "recordcount", "totalrecord", "count", "totalelements", "totalnum")
+PAGES_KEYS = ("totalpage", "totalpages", "pagecount", "pages", "pagetotal")
+PAGE_PARAMS = ("page", "pageNo", "pageIndex", "pageNum", "curPage", "p")
+ENDPOINT = re.compile(
+    r"""(?:url\s*:\s*|fetch\(\s*|\$\.(?:get|post|getJSON)\(\s*|axios\.(?:get|post)\(\s*)["']([^"']+)["']""")
+STATIC_ASSET = re.compile(r"\.(js|css|png|jpe?g|gif|svg|ico|woff2?|ttf|html?)(\?|$)", re.I)
+MAX_PAGES = 200
+
+
+def _strip_tags(text: str) -> str:
+    return re.sub(r"<[^>]+>", "", text or "").strip()
+
+
+def _walk(node, found: list):
+    if isinstance(node, dict):
+        lower = {str(k).lower(): v for k, v in node.items()}
+        url = next((lower[k] for k in URL_KEYS if isinstance(lower.get(k), str) and lower[k].strip()), None)
+        title = next((lower[k] for k in TITLE_KEYS if isinstance(lower.get(k), str)), "")
+        if url and not url.startswith("javascript"):
+            found.append((url, _strip_tags(title)))
+        for value in node.values():
+            if isinstance(value, (dict, list)):
+                _walk(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _walk(value, found)
+
+
+def _numbers(node, keys) -> int | None:
+    """First integer under one of `keys`, searched breadth-first (totals sit near the top)."""
+    queue = [node]
+    while queue:
+        current = queue.pop(0)
+        if isinstance(current, dict):
+            for k, v in current.items():
+                if str(k).lower() in keys:
+                    try:
+                        return int(v)
+                    except (TypeError, ValueError):
+                        pass
+            queue.extend(v for v in current.values() if isinstance(v, (dict, list)))
+    return None
+
+
+def _with_page(url: str, param: str, value: int) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != param]
+    query.append((param, str(value)))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def json_links(response) -> list[Link]:
+    try:
+        data = json.loads(response.text)
+    except ValueError:
+        return []
+    found: list = []
+    _walk(data, found)
+    links = [Link(url=response.urljoin(u), text=t, via="json") for u, t in found]
+    # Pagination: the request's own page parameter, advanced while more records exist.
+    query = dict(parse_qsl(urlsplit(response.url).query))
+    param = next((p for p in PAGE_PARAMS if p in query and query[p].isdigit()), None)
+    if param and found:
+        page = int(query[param])
+        zero_based = page == 0
+        pages = _numbers(data, PAGES_KEYS)
+        total = _numbers(data, TOTAL_KEYS)
+        if pages is None and total is not None and page in (0, 1):
+            pages = math.ceil(total / len(found))
+        if pages is not None:
+            if page in (0, 1):          # from the first page, ask for every page at once
+                last = pages - 1 if zero_based else pages
+                for n in range(page + 1, min(last, MAX_PAGES) + 1):
+                    links.append(Link(url=_with_page(response.url, param, n), via="json", kind="api"))
+        elif page < MAX_PAGES:          # no count given: keep going until a page comes back empty
+            links.append(Link(url=_with_page(response.url, param, page + 1), via="json", kind="api"))
+    return links
+
+
+def endpoints_in_scripts(response) -> list[Link]:
+    links = []
+    for script in response.css("script:not([src])::text").getall():
+        for match in ENDPOINT.finditer(script):
+            raw = match.group(1)
+            if STATIC_ASSET.search(raw) or raw.startswith(("#", "javascript")):
+                continue
+            window = script[max(0, match.start() - 200): match.end() + 300].lower()
+            method = "POST" if re.search(r"type\s*:\s*['\"]post|\$\.post|axios\.post", window) else "GET"
+            url = response.urljoin(raw)
+            if method == "GET" and "page" in window and not any(p + "=" in url for p in PAGE_PARAMS):
+                url = _with_page(url, "page", 1)
+            links.append(Link(url=url, via="script-api", kind="api", method=method))
+    return links
+
+
+def discover(response):
+    if not isinstance(response, TextResponse):
+        return []
+    content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+    head = response.text[:1].strip()
+    if "json" in content_type or (not isinstance(response, HtmlResponse) and head in ("{", "[")):
+        return json_links(response)
+    if isinstance(response, HtmlResponse) and response.text.lstrip()[:1] in ("{", "["):
+        return json_links(response)
+    if isinstance(response, HtmlResponse):
+        return endpoints_in_scripts(response)
+    return []

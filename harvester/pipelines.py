@@ -1,0 +1,172 @@
+"""Item pipelines, each doing one thing, in the order settings give them:
+
+StoreBodyPipeline  keeps every body in the content-addressed store and records documents/urls;
+ParsePipeline      parses report pages and attachments in worker processes (never in the reactor);
+RecordPipeline     writes parses, candidates and errors, and closes the crawl_runs row.
+
+An exception inside a pipeline is caught and recorded as an `errors` row: it never stops the crawl.
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures as cf
+import json
+import logging
+import multiprocessing
+from pathlib import Path
+
+from harvester import db as dbmod
+from harvester.items import Candidate, CrawlError, FetchedBody
+from harvester.store import BlobStore
+from parsers.api import PARSER_VERSION
+
+log = logging.getLogger(__name__)
+PARSED_ROLES = {"page", "attachment"}
+
+_POOL: cf.ProcessPoolExecutor | None = None
+_DBS: dict[str, object] = {}
+
+
+def parse_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """One pool per process, shared by every portal's crawler; started lazily."""
+    global _POOL
+    if _POOL is None:
+        # forkserver: workers do not inherit the reactor, the browser or open sqlite handles.
+        _POOL = cf.ProcessPoolExecutor(max_workers=max(1, workers),
+                                       mp_context=multiprocessing.get_context("forkserver"))
+    return _POOL
+
+
+def shutdown_pool():
+    global _POOL
+    if _POOL is not None:
+        _POOL.shutdown(wait=True, cancel_futures=True)
+        _POOL = None
+
+
+def shared_db(path: str):
+    """One connection per process and database path: the reactor thread does all writes."""
+    if path not in _DBS:
+        _DBS[path] = dbmod.open_db(path)
+    return _DBS[path]
+
+
+def close_dbs():
+    for database in _DBS.values():
+        database.conn.close()
+    _DBS.clear()
+
+
+def record_error(database, run_id, portal, url, kind, message):
+    database["errors"].insert({"run_id": run_id, "portal": portal, "url": url, "kind": kind,
+                               "message": message[:2000], "at": dbmod.now()})
+
+
+class _Base:
+    def __init__(self, crawler):
+        self.crawler = crawler
+        settings = crawler.settings
+        self.db_path = settings.get("OGI_DB_PATH")
+        self.data_dir = Path(settings.get("OGI_DATA_DIR"))
+        self.db = shared_db(self.db_path)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    @property
+    def spider(self):
+        return self.crawler.spider
+
+
+class StoreBodyPipeline(_Base):
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        self.store = BlobStore(self.data_dir)
+
+    def process_item(self, item):
+        if not isinstance(item, FetchedBody):
+            return item
+        sha, rel = self.store.put(item.body)
+        item.sha256 = sha
+        stamp = item.fetched_at or dbmod.now()
+        existing = self.db["documents"].get(sha) if self.db["documents"].count_where("sha256 = ?", [sha]) else None
+        self.db["documents"].upsert({
+            "sha256": sha, "size": len(item.body), "media_type": item.media_type,
+            "first_fetched": existing["first_fetched"] if existing else stamp,
+            "last_fetched": stamp, "blob_path": rel}, pk="sha256")
+        self.db["fetches"].insert({"url": item.url, "sha256": sha, "status": item.status,
+                                   "run_id": self.spider.run_id, "fetched_at": stamp})
+        # The URL we asked for and every URL the redirects passed through all lead to this body.
+        for url in [*item.redirect_urls, item.url]:
+            old = self.db["urls"].get(url) if self.db["urls"].count_where("url = ?", [url]) else None
+            self.db["urls"].upsert({
+                "url": url, "portal": item.portal, "kind": item.role, "status": item.status,
+                "sha256": sha, "referrer": item.referrer, "link_text": item.link_text,
+                "first_seen": old["first_seen"] if old else stamp, "last_seen": stamp,
+                "run_id": self.spider.run_id, "error": None}, pk="url")
+        return item
+
+
+class ParsePipeline(_Base):
+    async def process_item(self, item):
+        if not isinstance(item, FetchedBody) or item.role not in PARSED_ROLES:
+            return item
+        done = self.db.execute("select 1 from parses where sha256 = ? and parser_version = ?",
+                               [item.sha256, PARSER_VERSION]).fetchone()
+        if done:
+            return item          # same bytes seen before under another URL: parsed once
+        from harvester.parsing import safe_parse_bytes
+        pool = parse_pool(self.crawler.settings.getint("OGI_PARSE_WORKERS"))
+        future = pool.submit(safe_parse_bytes, item.body, item.filename, item.media_type)
+        try:
+            item.record = await asyncio.wait_for(asyncio.wrap_future(future), timeout=300)
+        except Exception as exc:  # worker crash or timeout: the document is kept, the error recorded
+            item.record = {"errors": [{"kind": "parse_crash", "message": repr(exc)}], "is_report": False}
+        return item
+
+
+class RecordPipeline(_Base):
+    def process_item(self, item):
+        spider = self.spider
+        if isinstance(item, CrawlError):
+            record_error(self.db, spider.run_id, item.portal, item.url, item.kind, item.message)
+            if self.db["urls"].count_where("url = ?", [item.url]) == 0:
+                self.db["urls"].insert({"url": item.url, "portal": item.portal, "kind": "error",
+                                        "referrer": item.referrer, "first_seen": dbmod.now(),
+                                        "last_seen": dbmod.now(), "run_id": spider.run_id,
+                                        "error": f"{item.kind}: {item.message}"})
+            else:
+                self.db["urls"].update(item.url, {"error": f"{item.kind}: {item.message}",
+                                                  "last_seen": dbmod.now()})
+        elif isinstance(item, Candidate):
+            self.db["candidates"].upsert({"url": item.url, "run_id": spider.run_id, "portal": item.portal,
+                                          "link_text": item.link_text, "referrer": item.referrer,
+                                          "decision": item.decision, "reason": item.reason,
+                                          "at": dbmod.now()}, pk=("url", "run_id"))
+        elif isinstance(item, FetchedBody) and item.record is not None:
+            record = item.record
+            if record.get("is_report"):
+                spider.counts["reports"] += 1
+            for problem in record.get("errors", []):
+                # A document that is not a report is a verdict, not an error of the crawl.
+                if problem.get("kind") in ("not_a_report",):
+                    continue
+                record_error(self.db, spider.run_id, item.portal, item.url,
+                             "parse_" + str(problem.get("kind")), str(problem.get("message")))
+                spider.counts["errors"] += 1
+            dbmod.write_parse(self.db, item.sha256, record)
+            self.db["documents"].update(item.sha256, {"format": record.get("format")})
+        if isinstance(item, FetchedBody):
+            item.body = b""       # the bytes are in the store; don't keep them in memory
+        return item
+
+    def close_spider(self):
+        # Counts only: Scrapy's final stats (finish_reason…) exist only after pipelines close,
+        # so harvester.crawl writes them once the crawler has stopped.
+        spider = self.spider
+        counts = spider.counts
+        self.db["crawl_runs"].update(spider.run_id, {
+            "finished": dbmod.now(), "list_pages": counts["list_pages"],
+            "candidates": counts["candidates"], "reports": counts["reports"],
+            "attachments": counts["attachments"], "errors": counts["errors"]})

@@ -1,0 +1,72 @@
+"""Scrapy settings: polite by default, layered (these defaults < per-run `--set` < per-portal registry fields).
+
+Nothing here is specific to one portal; spiders never hard-code settings.
+"""
+BOT_NAME = "ogi-harvester"
+SPIDER_MODULES = ["harvester.spiders"]
+NEWSPIDER_MODULE = "harvester.spiders"
+
+# Who we are and how to reach us: portals' webmasters should be able to complain to a person.
+CONTACT = "ogi-harvester maintainers <ogi-harvester@users.noreply.github.com>"
+USER_AGENT = f"ogi-harvester/0.1 (+https://github.com/ogi-harvester; {CONTACT})"
+
+ROBOTSTXT_OBEY = True                     # switchable per portal (`obey_robots: false`), recorded
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+
+DOWNLOAD_TIMEOUT = 30                     # public gov.cn scrapers use 20-30 s
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024       # a report larger than this is recorded as too_large
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 2                           # with backoff from the retry middleware's priority drop
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+REDIRECT_MAX_TIMES = 8
+HTTPERROR_ALLOW_ALL = False
+
+# Our middlewares: loop-aware redirects, charset repair for GBK pages without a declaration.
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "harvester.middlewares.LoopAwareRedirectMiddleware": 600,
+    "harvester.middlewares.ChineseEncodingMiddleware": 950,
+}
+
+# Ordered: keep the bytes first, then parse, then write the records.
+ITEM_PIPELINES = {
+    "harvester.pipelines.StoreBodyPipeline": 100,
+    "harvester.pipelines.ParsePipeline": 200,
+    "harvester.pipelines.RecordPipeline": 300,
+}
+
+# Browser rendering only for requests that ask for it (meta["playwright"]); plain HTTP otherwise.
+DOWNLOAD_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "executable_path": "/usr/bin/chromium",   # Debian's Chromium; browsers are never downloaded
+    "headless": True,
+    "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run"],
+}
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
+PLAYWRIGHT_MAX_CONTEXTS = 2
+
+# Our own knobs.
+OGI_DATA_DIR = "data"                     # blobs live under OGI_DATA_DIR/blobs
+OGI_DB_PATH = "data/ogi.db"
+OGI_PARSE_WORKERS = 2                     # parser processes, so parsing never stalls the crawl
+OGI_MAX_LIST_DEPTH = 4                    # nested columns below the start page
+OGI_MAX_LIST_PAGES = 200                  # pages of one paginated list we are willing to walk
+OGI_RUN_ID = None
+
+LOG_LEVEL = "INFO"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
+TELNETCONSOLE_ENABLED = False

@@ -1,0 +1,251 @@
+"""The one generic spider: walks a portal's 年报 column from its start URL, whatever the CMS.
+
+It only decides what to follow and what to yield. Which links exist is the families' job
+(harvester/families), whether a link is a report is the classifier's (harvester/classify.py),
+storing and parsing are the pipelines'. One bad page never stops the crawl: every failure
+becomes a CrawlError item.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import HtmlResponse, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import (ConnectionRefusedError, DNSLookupError, TCPTimedOutError,
+                                    TimeoutError)
+
+from harvester import classify
+from harvester.db import now
+from harvester.families import Link, discover
+from harvester.items import Candidate, CrawlError, FetchedBody
+from harvester.middlewares import RedirectLoopError
+
+SOFT_404 = re.compile(r"页面不存在|页面未找到|找不到(该|您要的)?页面|页面已(被)?删除|404\s*Not\s*Found|文章不存在|信息不存在")
+# Raw HTML that only a browser can turn into a list (PORTALS.md, "JavaScript-rendered pages").
+SCRIPT_RENDERED = re.compile(r"document\.write|innerHTML|atob\(|itemObj|\.append\(|createElement|v-for|ng-repeat")
+MAGIC = {b"%PDF": "application/pdf", b"PK\x03\x04": "application/zip",
+         b"\xd0\xcf\x11\xe0": "application/x-ole-storage", b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+def binary_type(body: bytes) -> str | None:
+    for magic, media in MAGIC.items():
+        if body.startswith(magic):
+            return media
+    return None
+
+
+def filename_of(response) -> str | None:
+    disposition = response.headers.get(b"Content-Disposition", b"")
+    for enc in ("utf-8", "gb18030", "latin-1"):
+        try:
+            text = disposition.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    match = re.search(r"filename\*?=(?:UTF-8'')?\"?([^\";]+)", text or "", re.I)
+    if match:
+        from urllib.parse import unquote
+        return unquote(match.group(1)).strip()
+    path = urlsplit(response.url).path
+    query_name = re.search(r"filename=([^&]+)", urlsplit(response.url).query)
+    name = path.rsplit("/", 1)[-1]
+    if query_name and "." in query_name.group(1):
+        return query_name.group(1)
+    return name or None
+
+
+class PortalSpider(scrapy.Spider):
+    name = "portal"
+
+    def __init__(self, portal: dict, run_id: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.portal = portal
+        self.portal_name = portal["name"]
+        self.run_id = run_id
+        self.start_url = portal["start_url"]
+        start_host = urlsplit(self.start_url).hostname
+        self.allowed_hosts = {start_host, *(portal.get("allowed_hosts") or [])}
+        self.max_depth = int(portal.get("max_depth") or 0) or None
+        self.max_list_pages = int(portal.get("max_list_pages") or 0) or None
+        self.counts: Counter = Counter()
+
+    # ------------------------------------------------------------------ start
+    async def start(self):
+        fragment = urlsplit(self.start_url).fragment
+        yield self._request(self.start_url, self.parse_list, depth=0, role="list",
+                            meta={"start_fragment": fragment,
+                                  "playwright": bool(self.portal.get("render"))})
+
+    def _settings_int(self, name: str, override: int | None) -> int:
+        return override or self.settings.getint(name)
+
+    def _request(self, url, callback, *, depth=0, role="list", link: Link | None = None,
+                 referrer=None, meta=None, dont_filter=False):
+        meta = {"depth_in_portal": depth, "role": role, "link_text": link.text if link else "",
+                **(meta or {})}
+        if not meta.get("playwright"):
+            meta.pop("playwright", None)
+        kwargs = {}
+        if link is not None and link.method == "POST":
+            kwargs.update(method="POST", body=link.body or "", headers=link.headers)
+        headers = kwargs.pop("headers", {}) or {}
+        if referrer:
+            headers["Referer"] = referrer
+        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta,
+                              headers=headers, dont_filter=dont_filter, **kwargs)
+
+    # ------------------------------------------------------------------ bodies
+    def _body_item(self, response, role: str) -> FetchedBody:
+        media = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        return FetchedBody(
+            url=response.url, portal=self.portal_name, role=role, status=response.status,
+            body=response.body, media_type=media, filename=filename_of(response),
+            referrer=(response.request.headers.get(b"Referer") or b"").decode("utf-8", "replace") or None,
+            link_text=response.meta.get("link_text", ""), fetched_at=now(),
+            redirect_urls=list(response.meta.get("redirect_urls", [])))
+
+    def _is_binary(self, response) -> bool:
+        return not isinstance(response, TextResponse) or binary_type(response.body[:8]) is not None
+
+    def _soft_404(self, response) -> bool:
+        if not isinstance(response, HtmlResponse):
+            return False
+        text = " ".join(response.css("title::text, body *::text").getall()[:200])
+        return len(response.body) < 20000 and bool(SOFT_404.search(text))
+
+    # ------------------------------------------------------------------ callbacks
+    def parse_list(self, response, **_):
+        depth = response.meta.get("depth_in_portal", 0)
+        if self._is_binary(response):
+            # A "column" link that was really a file: treat it as a document.
+            yield from self.parse_document(response)
+            return
+        self.counts["list_pages"] += 1
+        yield self._body_item(response, "list")
+        if self._soft_404(response):
+            self.counts["errors"] += 1
+            yield CrawlError(response.url, self.portal_name, "soft_404",
+                             "HTTP 200 but the page says it does not exist")
+            return
+        followed = yield from self._follow(discover(response), response, depth, on_report_page=False)
+        if not followed and not response.meta.get("playwright") and self._needs_browser(response):
+            self.logger.info("list at %s needs a browser; rendering it", response.url)
+            yield self._request(response.url, self.parse_list, depth=depth, role="list",
+                                meta={"playwright": True, "rendered": True}, dont_filter=True)
+
+    def parse_api(self, response, **_):
+        depth = response.meta.get("depth_in_portal", 0)
+        yield self._body_item(response, "api")
+        yield from self._follow(discover(response), response, depth, on_report_page=False)
+
+    def parse_candidate(self, response, **_):
+        """A link titled like a report: an article page, or a file behind an opaque URL."""
+        if self._is_binary(response):
+            yield from self.parse_document(response)
+            return
+        if self._soft_404(response):
+            self.counts["errors"] += 1
+            yield CrawlError(response.url, self.portal_name, "soft_404",
+                             "HTTP 200 but the page says it does not exist")
+            return
+        self.counts["report_pages"] += 1
+        yield self._body_item(response, "page")
+        # The page's own attachments (PDF/DOCX/…), including those only written by scripts.
+        yield from self._follow(discover(response), response, response.meta.get("depth_in_portal", 0),
+                                on_report_page=True)
+
+    def parse_document(self, response, **_):
+        self.counts["attachments"] += 1
+        yield self._body_item(response, "attachment")
+
+    # ------------------------------------------------------------------ following
+    def _follow(self, links, response, depth: int, on_report_page: bool):
+        """Yield requests and candidates for the links; return how many were worth following."""
+        followed = 0
+        max_depth = self._settings_int("OGI_MAX_LIST_DEPTH", self.max_depth)
+        max_pages = self._settings_int("OGI_MAX_LIST_PAGES", self.max_list_pages)
+        page_host = urlsplit(response.url).hostname
+        for link in links:
+            parts = urlsplit(link.url)
+            if parts.scheme not in ("http", "https"):
+                continue
+            url = link.url.split("#", 1)[0]
+            same_site = parts.hostname in self.allowed_hosts or parts.hostname == page_host
+            if link.kind in ("pager", "api"):
+                if not same_site or on_report_page:
+                    continue
+                if self.counts["list_requests"] >= max_pages:
+                    continue
+                self.counts["list_requests"] += 1
+                followed += 1
+                callback = self.parse_api if link.kind == "api" else self.parse_list
+                meta = {"guess": link.via == "trs"}
+                yield self._request(url, callback, depth=depth, role=link.kind, link=link,
+                                    referrer=response.url, meta=meta)
+                continue
+            verdict = classify.classify_link(link.text, url, on_report_page=on_report_page,
+                                             same_site=same_site)
+            if verdict.decision in (classify.REPORT, classify.ATTACHMENT, classify.REJECT):
+                self.counts["candidates"] += 1
+                yield Candidate(url, self.portal_name, link.text, response.url,
+                                verdict.decision, verdict.reason)
+            if verdict.decision == classify.REPORT:
+                followed += 1
+                callback = self.parse_document if classify.is_file_url(url) else self.parse_candidate
+                yield self._request(url, callback, depth=depth, role="page", link=link,
+                                    referrer=response.url)
+            elif verdict.decision == classify.ATTACHMENT and same_site:
+                followed += 1
+                yield self._request(url, self.parse_document, depth=depth, role="attachment", link=link,
+                                    referrer=response.url)
+            elif verdict.decision == classify.COLUMN and same_site and depth < max_depth:
+                followed += 1
+                yield self._request(url, self.parse_list, depth=depth + 1, role="list", link=link,
+                                    referrer=response.url)
+            elif verdict.decision == classify.PAGER and same_site:
+                if self.counts["list_requests"] < max_pages:
+                    self.counts["list_requests"] += 1
+                    followed += 1
+                    yield self._request(url, self.parse_list, depth=depth, role="list", link=link,
+                                        referrer=response.url)
+        return followed
+
+    def _needs_browser(self, response) -> bool:
+        if not isinstance(response, HtmlResponse):
+            return False
+        scripts = " ".join(response.css("script:not([src])::text").getall())
+        return bool(SCRIPT_RENDERED.search(scripts))
+
+    # ------------------------------------------------------------------ errors
+    def on_error(self, failure):
+        request = failure.request
+        if request.meta.get("guess") and failure.check(HttpError):
+            return  # a pager page we guessed from a script that does not exist: not the portal's error
+        kind, message = "error", failure.getErrorMessage() or repr(failure.value)
+        if failure.check(HttpError):
+            status = failure.value.response.status
+            kind, message = f"http_{status}", f"HTTP {status} for {request.url}"
+        elif failure.check(RedirectLoopError):
+            kind = "redirect_loop"
+        elif failure.check(TimeoutError, TCPTimedOutError):
+            kind, message = "timeout", f"no answer within {self.settings.getint('DOWNLOAD_TIMEOUT')} s"
+        elif failure.check(DNSLookupError):
+            kind = "dns"
+        elif failure.check(ConnectionRefusedError):
+            kind = "connection_refused"
+        elif "robots.txt" in message:
+            kind = "robots_forbidden"
+        elif "max redirections" in message:
+            kind = "redirect_limit"
+        elif "larger than download max size" in message or "maxsize" in message.lower():
+            kind = "too_large"
+        elif "Cancel" in type(failure.value).__name__:
+            kind, message = "too_large", "download cancelled (larger than DOWNLOAD_MAXSIZE?)"
+        else:
+            kind = type(failure.value).__name__
+        self.counts["errors"] += 1
+        referrer = (request.headers.get(b"Referer") or b"").decode("utf-8", "replace") or None
+        yield CrawlError(request.url, self.portal_name, kind, message, referrer)
