@@ -118,8 +118,9 @@ def classify_link(text: str | None, url: str, *, on_report_page: bool = False,
     if on_report_page:
         # On a report page the files are the report's own attachments, unless titled otherwise.
         if file_like:
-            if title.decision == REJECT:
-                return title
+            reason = _lookalike(t)
+            if reason and title.decision != REPORT:
+                return Verdict(REJECT, reason)
             return Verdict(ATTACHMENT, "file attached to a report page")
         return Verdict(IGNORE, "navigation on a report page")
 

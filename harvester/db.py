@@ -55,13 +55,25 @@ SCHEMA: dict[str, dict] = {
                              "format": str, "ocr": int, "parse_status": str,
                              "n_checks_failed": int, "checks_failed": str,
                              "canonical_sha256": str, "canonical_url": str,
-                             "canonical_reason": str, "n_documents": int, "n_urls": int,
+                             "canonical_reason": str, "n_versions": int, "n_documents": int, "n_urls": int,
                              "first_seen": str, "last_seen": str},
                     pk="id"),
     "sightings": dict(columns={"report_id": str, "url": str, "sha256": str, "role": str,
                                "format": str, "portal": str, "referrer": str,
                                "first_seen": str, "last_seen": str},
                       pk=("report_id", "url")),
+    # Versions of one report (oldest first); the report's cells are the latest version's.
+    "report_versions": dict(columns={"report_id": str, "version": int, "is_latest": int,
+                                     "first_seen": str, "sha256s": str, "n_cells": int},
+                            pk=("report_id", "version")),
+    "cell_changes": dict(columns={"report_id": str, "cell_id": str, "from_version": int,
+                                  "to_version": int, "old_value": float, "new_value": float},
+                         pk=("report_id", "cell_id", "from_version")),
+    # Agencies as entities: canonical name, aliases seen, GB/T 2260 code of the region, parent.
+    "agencies": dict(columns={"agency": str, "aliases": str, "division_code": str,
+                              "admin_level": str, "agency_kind": str, "province": str,
+                              "city": str, "county": str, "parent": str, "n_reports": int},
+                     pk="agency"),
     "cells": dict(columns={"report_id": str, "cell_id": str, "tbl": str, "row": str,
                            "col": str, "value": float},
                   pk=("report_id", "cell_id")),
@@ -76,6 +88,8 @@ FOREIGN_KEYS = {
     "cells": [("report_id", "reports", "id")],
     "checks_failed": [("report_id", "reports", "id")],
     "sections": [("report_id", "reports", "id")],
+    "report_versions": [("report_id", "reports", "id")],
+    "cell_changes": [("report_id", "reports", "id")],
 }
 
 INDEXES = {
@@ -103,7 +117,8 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     for name, spec in SCHEMA.items():
         table = db[name]
         if not table.exists():
-            table.create(spec["columns"], pk=spec["pk"], not_null=None)
+            fks = [fk for fk in FOREIGN_KEYS.get(name, []) if db[fk[1]].exists()]
+            table.create(spec["columns"], pk=spec["pk"], foreign_keys=fks or None)
         else:
             missing = {c: t for c, t in spec["columns"].items() if c not in table.columns_dict}
             for col, typ in missing.items():

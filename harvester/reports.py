@@ -15,18 +15,15 @@ from collections import defaultdict
 from pathlib import Path
 
 from harvester import db as dbmod
+from harvester.dedup import (NEAR_DUPLICATE, agency_alias_key, changed_cells, signature,
+                             similarity, split_versions)
 
-DERIVED = ("cells", "checks_failed", "sections", "sightings", "reports")
+DERIVED = ("cells", "checks_failed", "sections", "sightings", "report_versions", "cell_changes", "reports")
 FORMAT_PREFERENCE = {"html": 0, "pdf": 1, "docx": 2, "doc": 3, "wps": 3, "txt": 4, "image": 5}
 
 
-def agency_key(name: str | None) -> str:
-    """The form two spellings of one agency share (width, spaces; aliases come from the parser)."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or ""))
-
-
 def report_id(agency: str, year) -> str:
-    return "r" + hashlib.sha1(f"{agency_key(agency)}|{year}".encode()).hexdigest()[:11]
+    return "r" + hashlib.sha1(f"{agency_alias_key(agency)}|{year}".encode()).hexdigest()[:11]
 
 
 def canonical_rank(doc: dict) -> tuple:
@@ -63,62 +60,102 @@ def _documents(database) -> list[dict]:
     for row in database.query("select url, sha256, kind, portal, referrer, first_seen, last_seen "
                               "from urls where sha256 is not null"):
         urls[row["sha256"]].append(row)
+    first_run = {r["sha256"]: r["run"] for r in database.query(
+        "select sha256, min(run_id) as run from fetches group by sha256")}
     docs = []
     for row in database.query("select p.sha256, p.record, d.first_fetched from parses p "
                               "join documents d on d.sha256 = p.sha256 where p.is_report = 1"):
         record = json.loads(row["record"])
         seen = urls.get(row["sha256"], [])
         docs.append({"sha256": row["sha256"], "record": record, "urls": seen,
+                     "first_run": first_run.get(row["sha256"]),
                      "first_seen": min([u["first_seen"] for u in seen if u["first_seen"]] or [row["first_fetched"]])})
     return docs, urls
+
+
+def _group(docs: list[dict]) -> dict[tuple, list[dict]]:
+    """(agency alias key, year) -> documents. Documents whose agency could not be read join the
+    report they nearly duplicate in the same year; otherwise they stand alone, unattributed."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    orphans = []
+    for doc in docs:
+        record = doc["record"]
+        if record.get("agency") and record.get("year"):
+            groups[(agency_alias_key(record["agency"]), int(record["year"]))].append(doc)
+        else:
+            orphans.append(doc)
+    for doc in orphans:
+        year = doc["record"].get("year")
+        scored = [(max(similarity(doc["sig"], m["sig"]) for m in members), key)
+                  for key, members in groups.items() if year is None or key[1] == int(year)]
+        best = max(scored, default=(0.0, None))
+        if best[1] is not None and best[0] >= NEAR_DUPLICATE:
+            groups[best[1]].append(doc)
+        else:
+            groups[("?" + doc["sha256"], None)].append(doc)
+    return groups
+
+
+def _sightings(members, urls_by_sha, url_to_sha, children) -> dict[str, dict]:
+    sightings = {}
+    for doc in members:
+        for u in doc["urls"]:
+            sightings[u["url"]] = {**u, "role": "page" if u["kind"] == "page" else "attachment",
+                                   "format": doc["record"].get("format")}
+            # The article page that links a report file is a sighting of the report too.
+            parent = u["referrer"]
+            for p in urls_by_sha.get(url_to_sha.get(parent), []):
+                if p["url"] == parent and p["kind"] == "page" and parent not in sightings:
+                    sightings[parent] = {**p, "role": "page", "format": "html"}
+            # Files a report page links to belong to it, even unparseable ones (a truncated PDF).
+            for child in children.get(u["url"], []):
+                if child["kind"] == "attachment" and child["url"] not in sightings:
+                    sightings[child["url"]] = {**child, "role": "attachment", "format": None}
+    return sightings
+
+
+def _parent_government(record: dict) -> str | None:
+    region = record.get("region") or {}
+    level = record.get("admin_level")
+    if level == "national":
+        return None if record.get("agency_kind") == "government" else "国务院"
+    chain = [region.get("province"), region.get("city"), region.get("county"), region.get("township")]
+    chain = [c for c in chain if c]
+    if record.get("agency_kind") == "government":
+        chain = chain[:-1]
+    return (chain[-1] + "人民政府") if chain else ("国务院" if level == "province" else None)
 
 
 def rebuild(database) -> dict:
     """Recompute every derived table from the raw ones. Returns counts."""
     docs, urls_by_sha = _documents(database)
-    groups: dict[tuple, list[dict]] = defaultdict(list)
     for doc in docs:
-        record = doc["record"]
-        if record.get("agency") and record.get("year"):
-            groups[(agency_key(record["agency"]), int(record["year"]))].append(doc)
-        else:
-            # Unattributed: still a report users should see, one per document, flagged by parse_status.
-            groups[("?" + doc["sha256"], None)].append(doc)
-
-    # Which page linked which file: attachments of a report page belong to its report, even when
-    # the file itself could not be parsed (a truncated PDF is still a sighting of the report).
+        doc["sig"] = signature(doc["record"].get("text", ""))
+    groups = _group(docs)
     url_to_sha = {u["url"]: sha for sha, rows in urls_by_sha.items() for u in rows}
     children = defaultdict(list)
-    for sha, rows in urls_by_sha.items():
+    for rows in urls_by_sha.values():
         for u in rows:
-            if u["referrer"] and u["kind"] in ("attachment", "page"):
+            if u["referrer"] and u["kind"] == "attachment":
                 children[u["referrer"]].append(u)
+    history = defaultdict(list)
+    for row in database.query("select url, sha256, fetched_at from fetches order by fetched_at, id"):
+        history[row["url"]].append((row["fetched_at"], row["sha256"]))
+    agencies: dict[str, dict] = {}
 
     with database.conn:
         for table in DERIVED:
             database.execute(f"delete from {table}")
         for key, members in groups.items():
-            members.sort(key=canonical_rank)
-            best, record = members[0], members[0]["record"]
+            member_urls = {u["url"] for d in members for u in d["urls"]}
+            versions = split_versions(members, {u: h for u, h in history.items() if u in member_urls},
+                                      canonical_rank)
+            latest = sorted(versions[-1], key=canonical_rank)
+            best, record = latest[0], latest[0]["record"]
+            # Within the latest version, copies with more tables may exist in other formats.
             agency = record.get("agency")
             rid = report_id(agency, record.get("year")) if key[1] is not None else "r?" + best["sha256"][:10]
-            sightings = {}
-            for doc in members:
-                for u in doc["urls"]:
-                    sightings[u["url"]] = {**u, "role": "page" if u["kind"] == "page" else "attachment",
-                                           "format": doc["record"].get("format")}
-                    # A report file's page (the article that links it) is a sighting too.
-                    parent = u["referrer"]
-                    parent_sha = url_to_sha.get(parent)
-                    if parent and parent_sha and any(p["kind"] == "page" for p in urls_by_sha.get(parent_sha, [])
-                                                     if p["url"] == parent):
-                        for p in urls_by_sha[parent_sha]:
-                            if p["url"] == parent and parent not in sightings:
-                                sightings[parent] = {**p, "role": "page", "format": "html"}
-                    # Files a report page links to (attachments, even unparseable ones).
-                    for child in children.get(u["url"], []):
-                        if child["kind"] == "attachment" and child["url"] not in sightings:
-                            sightings[child["url"]] = {**child, "role": "attachment", "format": None}
+            sightings = _sightings(members, urls_by_sha, url_to_sha, children)
             region = record.get("region") or {}
             errors = [e for e in record.get("errors", []) if e.get("kind") != "not_a_report"]
             has_tables = any((record.get("tables") or {}).values())
@@ -138,7 +175,8 @@ def rebuild(database) -> dict:
                 "checks_failed": dbmod.dumps(record.get("checks_failed") or []),
                 "canonical_sha256": best["sha256"],
                 "canonical_url": (best["urls"][0]["url"] if best["urls"] else None),
-                "canonical_reason": _reason(best, members[1:]),
+                "canonical_reason": _reason(best, [d for d in members if d is not best]),
+                "n_versions": len(versions),
                 "n_documents": len({s.get("sha256") for s in sightings.values() if s.get("sha256")}),
                 "n_urls": len(sightings),
                 "first_seen": min((s["first_seen"] for s in sightings.values() if s.get("first_seen")), default=None),
@@ -157,7 +195,48 @@ def rebuild(database) -> dict:
                                                   for c in record.get("checks_failed") or []])
             database["sections"].insert_all([{"report_id": rid, "section": n, "heading": None, "text": text}
                                              for n, text in (record.get("sections") or {}).items()])
+            version_cells = []
+            for number, version in enumerate(versions, 1):
+                with_cells = max(version, key=lambda d: len(d["record"].get("cells") or {}))
+                version_cells.append(with_cells["record"].get("cells") or {})
+                database["report_versions"].insert({
+                    "report_id": rid, "version": number, "is_latest": int(number == len(versions)),
+                    "first_seen": min((d["first_seen"] or "" for d in version), default=None),
+                    "sha256s": dbmod.dumps(sorted(d["sha256"] for d in version)),
+                    "n_cells": len(version_cells[-1])})
+            for number in range(1, len(version_cells)):
+                old, new = version_cells[number - 1], version_cells[number]
+                if old and new:
+                    database["cell_changes"].insert_all([{
+                        "report_id": rid, "cell_id": cell, "from_version": number, "to_version": number + 1,
+                        "old_value": a, "new_value": b} for cell, a, b in changed_cells(old, new)])
+            if agency and key[1] is not None:
+                entry = agencies.setdefault(agency_alias_key(agency), {
+                    "agency": agency, "aliases": set(), "admin_level": record.get("admin_level"),
+                    "agency_kind": record.get("agency_kind"), "province": region.get("province"),
+                    "city": region.get("city"), "county": region.get("county"),
+                    "division_code": _division_code(region), "parent": _parent_government(record),
+                    "n_reports": 0})
+                entry["n_reports"] += 1
+                entry["aliases"].update(d["record"].get("agency") for d in members if d["record"].get("agency"))
+        database.execute("delete from agencies")
+        database["agencies"].insert_all([{**a, "aliases": dbmod.dumps(sorted(a["aliases"]))}
+                                         for a in agencies.values()], pk="agency", replace=True)
     return {"reports": database["reports"].count, "sightings": database["sightings"].count}
+
+
+def _division_code(region: dict) -> str | None:
+    """GB/T 2260 code of the most specific division named in the region (from the gazetteer)."""
+    try:
+        from parsers.gazetteer import lookup
+    except ImportError:
+        return None
+    for name in (region.get("county"), region.get("city"), region.get("province")):
+        if name:
+            found = lookup(name)
+            if found and found.get("code"):
+                return found["code"]
+    return None
 
 
 def reparse_all(db_path, workers: int = 2) -> str:

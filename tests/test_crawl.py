@@ -1,0 +1,107 @@
+"""A real crawl of the sample portals over HTTP on 127.0.0.1, through `ogi crawl`, then the
+SQLite file it wrote. Exact sets, never "at least one"."""
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+
+@pytest.fixture(scope="module")
+def db(crawled):
+    return sqlite_utils.Database(crawled["db"])
+
+
+def test_every_report_found_and_nothing_else(db, truth):
+    found = {(r["agency"], r["year"]) for r in db.query("select agency, year from reports")}
+    expected = {(r["agency"], r["year"]) for r in truth["reports"]}
+    assert found == expected
+    assert db["reports"].count == len(truth["reports"])
+
+
+def test_templates_of_reports(db, truth):
+    found = {(r["agency"], r["year"]): r["template"] for r in db.query("select * from reports")}
+    assert found == {(r["agency"], r["year"]): r["template"] for r in truth["reports"]}
+
+
+def test_every_report_url_is_a_sighting_and_no_distractor_is(db, truth):
+    sighted = {r["url"] for r in db.query("select url from sightings")}
+    assert set(truth["report_urls"]) <= sighted, sorted(set(truth["report_urls"]) - sighted)
+    assert not (set(truth["distractor_urls"]) & sighted)
+    # Every sighting belongs to a report in the truth (precision at the URL level too).
+    assert sighted <= set(truth["report_urls"]), sorted(sighted - set(truth["report_urls"]))
+
+
+def test_broken_pages_are_errors_and_the_crawl_goes_on(db, truth, crawled):
+    errors = {(r["url"], r["kind"]) for r in db.query("select url, kind from errors")}
+    by_url = {}
+    for url, kind in errors:
+        by_url.setdefault(url, set()).add(kind)
+    for case in truth["broken"]:
+        kinds = by_url.get(case["url"], set())
+        assert kinds, f"no error recorded for {case}"
+    assert all(r["status"] == "finished" for r in db.query("select status from crawl_runs"))
+    assert all(r["message"] for r in db.query("select message from errors"))
+
+
+def test_bodies_are_content_addressed_and_complete(db, crawled):
+    data_dir = Path(crawled["db"]).parent
+    rows = list(db.query("select * from documents"))
+    assert rows
+    for row in rows:
+        blob = (data_dir / row["blob_path"]).read_bytes()
+        assert hashlib.sha256(blob).hexdigest() == row["sha256"]
+        assert len(blob) == row["size"]
+    # Every URL that answered 200 points to a stored body.
+    assert not list(db.query("select url from urls where status = 200 and sha256 is null"))
+
+
+def test_crawl_runs_record_stats_and_summary(db, crawled, sample_registry):
+    import yaml
+    names = {p["name"] for p in yaml.safe_load(sample_registry.read_text(encoding="utf-8"))["portals"]}
+    runs = list(db.query("select * from crawl_runs"))
+    assert {r["portal"] for r in runs} == names
+    for run in runs:
+        stats = json.loads(run["stats"])
+        assert stats["finish_reason"] == "finished"
+        assert stats["downloader/response_count"] >= run["list_pages"] >= 1
+        assert run["robots_obeyed"] == 1
+    assert "Crawl summary" in crawled["stdout"]
+    assert sum(r["reports"] for r in runs) >= db["reports"].count
+
+
+def test_candidates_are_auditable(db, truth):
+    decisions = Counter(r["decision"] for r in db.query("select decision from candidates"))
+    assert decisions["report"] > 0 and decisions["reject"] > 0
+    assert all(r["reason"] for r in db.query("select reason from candidates"))
+
+
+def test_no_mojibake_reaches_the_database(db):
+    for row in db.query("select agency, title from reports"):
+        for value in (row["agency"] or "", row["title"] or ""):
+            assert "\ufffd" not in value and not any("\u00c0" <= ch <= "\u00ff" for ch in value), value
+
+
+def test_datasette_serves_the_crawled_reports(crawled, truth):
+    import subprocess
+    import sys
+    import urllib.request
+
+    from conftest import ROOT, free_port, wait_http
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "harvester.cli", "serve", "--db", str(crawled["db"]),
+                             "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_http(base + "/-/versions.json")
+        data = json.loads(urllib.request.urlopen(
+            base + "/ogi/reports.json?_shape=array&_size=max", timeout=10).read())
+        assert {(r["agency"], r["year"]) for r in data} == {(r["agency"], r["year"]) for r in truth["reports"]}
+        sightings = json.loads(urllib.request.urlopen(
+            base + "/ogi/sightings.json?_shape=array&_size=max", timeout=10).read())
+        assert {s["url"] for s in sightings} >= set(truth["report_urls"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

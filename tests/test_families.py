@@ -1,0 +1,64 @@
+"""CMS families on hand-made responses: each finds its own links and ignores other pages."""
+import json
+
+from scrapy.http import HtmlResponse, Request, TextResponse
+
+from harvester.families import discover, gkmlpt, jpage, jsonapi, scripts, trs
+from harvester.middlewares import _pick_encoding
+
+
+def html(url, body, encoding="utf-8"):
+    return HtmlResponse(url=url, body=body.encode(encoding), encoding=encoding, request=Request(url))
+
+
+def test_trs_pager_from_script():
+    r = html("http://h/xxgknb/index.html", '<script>createPageHTML(3, 0, "index", "shtml");</script>')
+    assert [l.url for l in trs.discover(r)] == ["http://h/xxgknb/index_1.shtml", "http://h/xxgknb/index_2.shtml"]
+    assert trs.discover(html("http://h/a.html", "<p>no pager</p>")) == []
+
+
+def test_script_links_for_attachments():
+    r = html("http://h/x/t1.html", """<a href="javascript:void(0)" onclick="window.open('./P0123.pdf')">下载</a>
+        <script>var curHref = './W0456.docx'; document.write('<a href=' + curHref + '>附件</a>');</script>""")
+    urls = {l.url for l in scripts.discover(r)}
+    assert {"http://h/x/P0123.pdf", "http://h/x/W0456.docx"} <= urls
+
+
+def test_jpage_datastore_and_proxy():
+    body = """<div id="4"></div><script type="text/xml"><datastore><nextgroup><![CDATA[<a href="/module/web/jpage/dataproxy.jsp?page=1"></a>]]></nextgroup>
+      <recordset><record><![CDATA[<li><a href="/art/2024/1/5/art_12_3.html" title="某局2023年政府信息公开工作年度报告">某局…</a></li>]]></record></recordset></datastore></script>
+      <script>$('#4').jpage({totalRecord: 40, perPage: 5, proxyUrl: '/module/web/jpage/dataproxy.jsp', ajaxParam: {col: 1, webid: '7', columnid: 12, unitid: '99'}});</script>"""
+    links = jpage.discover(html("http://h/col/col12/index.html", body))
+    assert links[0].text == "某局2023年政府信息公开工作年度报告"
+    api = [l for l in links if l.kind == "api"]
+    assert api and all(l.method == "POST" and "columnid=12" in l.body for l in api)
+    assert "startrecord=2" in api[0].url
+
+
+def test_gkmlpt_shell_to_api():
+    r = html("http://h/gkmlpt/annualreport", "<script>window.config = {SID: '755031'}; var catId = 2629;</script>")
+    assert [l.url for l in gkmlpt.discover(r)] == ["http://h/gkmlpt/api/all/2629?page=1&sid=755031"]
+
+
+def test_json_list_and_its_pages():
+    data = {"total": 5, "articles": [{"title": "某市2023年政府信息公开工作年度报告", "url": "http://h/gkmlpt/content/1/2/post_3.html"},
+                                     {"title": "某市2022年政府网站工作年度报表", "url": "http://h/p4.html"}]}
+    r = TextResponse(url="http://h/gkmlpt/api/all/1?page=1&sid=2", body=json.dumps(data).encode(),
+                     headers={"Content-Type": "application/json"}, encoding="utf-8")
+    links = jsonapi.discover(r)
+    assert [l.text for l in links if l.kind is None][0].startswith("某市2023")
+    assert [l.url for l in links if l.kind == "api"] == ["http://h/gkmlpt/api/all/1?sid=2&page=2",
+                                                        "http://h/gkmlpt/api/all/1?sid=2&page=3"]
+
+
+def test_discover_deduplicates():
+    r = html("http://h/l.html", '<a href="a.html">x</a><a href="a.html">x</a>')
+    assert len([l for l in discover(r) if l.url == "http://h/a.html"]) == 1
+
+
+def test_encoding_choice_for_gbk_pages():
+    gbk = "<html><body>政府信息公开工作年度报告</body></html>".encode("gbk")
+    assert _pick_encoding(gbk, None) == "gb18030"                 # no header, no meta
+    assert _pick_encoding(b'<meta charset="gb2312">' + gbk, None) == "gb18030"
+    assert _pick_encoding("<p>报告</p>".encode("utf-8"), None) is None
+    assert _pick_encoding(gbk, "gbk") == "gb18030"
