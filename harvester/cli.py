@@ -32,15 +32,19 @@ def main(ctx, log_level):
 @click.option("--only", multiple=True, help="Crawl only these portal names (repeatable).")
 @click.option("--distributed", is_flag=True, help="Use a shared Redis frontier (scrapy-redis).")
 @click.option("--redis-url", default=None, help="Redis URL for --distributed (default: REDIS_URL env).")
+@click.option("--jobdir", default=None, type=click.Path(),
+              help="Make the crawl resumable: state kept per portal under this folder; rerun to resume.")
+@click.option("--concurrent-portals", default=4, help="Portals crawled at the same time.")
 @click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="Scrapy setting override, e.g. --set AUTOTHROTTLE_ENABLED=False.")
 @click.pass_context
-def crawl(ctx, portals_file, db_path, only, distributed, redis_url, overrides):
+def crawl(ctx, portals_file, db_path, only, distributed, redis_url, jobdir, concurrent_portals, overrides):
     """Crawl the portals in the registry, store every body, parse reports, rebuild `reports`."""
     from harvester.crawl import run_crawl
     summary = run_crawl(portals_file, db_path, only=only, distributed=distributed,
                         redis_url=redis_url, overrides=dict(o.split("=", 1) for o in overrides),
-                        log_level=ctx.obj["log_level"])
+                        log_level=ctx.obj["log_level"], concurrent_portals=concurrent_portals,
+                        jobdir=jobdir)
     click.echo(summary.render())
     sys.exit(0 if summary.ok else 1)
 

@@ -30,7 +30,7 @@ class CrawlSummary:
 
     @property
     def ok(self) -> bool:
-        return all(r["status"] == "finished" for r in self.rows)
+        return all(r["status"] in ("finished", "dropped") for r in self.rows)
 
     def render(self) -> str:
         head = f"{'portal':<28} {'status':<10} {'lists':>5} {'cands':>5} {'reports':>7} {'attach':>6} {'errors':>6}"
@@ -78,7 +78,8 @@ def portal_settings(portal: dict) -> dict:
 
 
 def run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=None,
-              overrides=None, log_level="INFO", concurrent_portals: int = 4) -> CrawlSummary:
+              overrides=None, log_level="INFO", concurrent_portals: int = 4,
+              jobdir: str | None = None) -> CrawlSummary:
     from twisted.internet import defer
 
     from harvester.pipelines import close_dbs, shutdown_pool
@@ -95,10 +96,12 @@ def run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=No
     for portal in portals:
         custom = portal_settings(portal)
         spidercls = PortalSpider
+        if jobdir:
+            # Resumable: Scrapy persists this portal's queue and seen-set here; rerun to resume.
+            custom["JOBDIR"] = str(Path(jobdir) / portal["name"])
         if custom or distributed:
-            # Distributed: the Redis queue key is the spider name, so each portal gets its own.
             attrs = {"custom_settings": custom}
-            if distributed:
+            if distributed:      # the Redis queue key is the spider name: one queue per portal
                 attrs["name"] = f"portal:{portal['name']}"
             spidercls = type(f"PortalSpider_{len(jobs)}", (PortalSpider,), attrs)
         crawler = process.create_crawler(spidercls)
@@ -133,7 +136,17 @@ def run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=No
             "status": "finished" if reason == "finished" else str(reason),
             "stats": json.dumps(stats, default=str, ensure_ascii=False),
             "finished": dbmod.now()})
-        summary.rows.append(database["crawl_runs"].get(run_id))
+        row = database["crawl_runs"].get(run_id)
+        previous = database.execute(
+            "select reports from crawl_runs where portal = ? and id < ? and status = 'finished' "
+            "order by id desc limit 1", [portal["name"], run_id]).fetchone()
+        if previous and (row["reports"] or 0) < (previous[0] or 0):
+            # Breakage made visible: a portal that yields fewer reports than last time.
+            message = f"reports found dropped from {previous[0]} to {row['reports']} since the last run"
+            database["errors"].insert({"run_id": run_id, "portal": portal["name"], "url": portal["start_url"],
+                                       "kind": "count_dropped", "message": message, "at": dbmod.now()})
+            row = {**row, "status": "dropped"}
+        summary.rows.append(row)
 
     from harvester.reports import rebuild
     rebuild(database)

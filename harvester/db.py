@@ -39,7 +39,8 @@ SCHEMA: dict[str, dict] = {
                    pk="id"),
     # Every link the classifier judged, with its verdict and reason, so misses can be audited.
     "candidates": dict(columns={"url": str, "run_id": int, "portal": str, "link_text": str,
-                                "referrer": str, "decision": str, "reason": str, "at": str},
+                                "referrer": str, "decision": str, "reason": str,
+                                "verdict": str, "verdict_reason": str, "at": str},
                        pk=("url", "run_id")),
     # One parse per document body; `record` is the full parser output as JSON.
     "parses": dict(columns={"sha256": str, "parser_version": str, "parsed_at": str,

@@ -16,6 +16,7 @@ import multiprocessing
 from pathlib import Path
 
 from harvester import db as dbmod
+from harvester.classify import verdict_after_parse
 from harvester.items import Candidate, CrawlError, FetchedBody
 from harvester.store import BlobStore
 from parsers.api import PARSER_VERSION
@@ -156,6 +157,12 @@ class RecordPipeline(_Base):
                              "parse_" + str(problem.get("kind")), str(problem.get("message")))
                 spider.counts["errors"] += 1
             dbmod.write_parse(self.db, item.sha256, record)
+            # The link said "report"; the content has the last word. Both stay auditable.
+            verdict = verdict_after_parse(record)
+            for url in [*item.redirect_urls, item.url]:
+                if self.db["candidates"].count_where("url = ? and run_id = ?", [url, spider.run_id]):
+                    self.db["candidates"].update((url, spider.run_id), {"verdict": verdict.decision,
+                                                                        "verdict_reason": verdict.reason})
             self.db["documents"].update(item.sha256, {"format": record.get("format")})
         if isinstance(item, FetchedBody):
             item.body = b""       # the bytes are in the store; don't keep them in memory
