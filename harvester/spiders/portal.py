@@ -25,7 +25,8 @@ from harvester.middlewares import RedirectLoopError
 
 SOFT_404 = re.compile(r"页面不存在|页面未找到|找不到(该|您要的)?页面|页面已(被)?删除|404\s*Not\s*Found|文章不存在|信息不存在")
 # Raw HTML that only a browser can turn into a list (PORTALS.md, "JavaScript-rendered pages").
-SCRIPT_RENDERED = re.compile(r"document\.write|innerHTML|atob\(|itemObj|\.append\(|createElement|v-for|ng-repeat")
+SCRIPT_RENDERED = re.compile(r"document\.write|innerHTML|atob\(|\.append\(|\.html\(|createElement|v-for|ng-repeat")
+SCRIPT_LIST_HINT = re.compile(r"href|<a[\s>]|<li|\burl\b|title|atob")
 MAGIC = {b"%PDF": "application/pdf", b"PK\x03\x04": "application/zip",
          b"\xd0\xcf\x11\xe0": "application/x-ole-storage", b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
@@ -131,7 +132,10 @@ class PortalSpider(scrapy.Spider):
                              "HTTP 200 but the page says it does not exist")
             return
         followed = yield from self._follow(discover(response), response, depth, on_report_page=False)
-        if not followed and not response.meta.get("playwright") and self._needs_browser(response):
+        # Nav links alone prove nothing: a list that shows no report, pager or API in raw HTML
+        # but builds markup in scripts is rendered once in the browser.
+        if not (followed["report"] or followed["pager"] or followed["api"]) \
+                and not response.meta.get("playwright") and self._needs_browser(response):
             self.logger.info("list at %s needs a browser; rendering it", response.url)
             yield self._request(response.url, self.parse_list, depth=depth, role="list",
                                 meta={"playwright": True, "rendered": True}, dont_filter=True)
@@ -163,8 +167,8 @@ class PortalSpider(scrapy.Spider):
 
     # ------------------------------------------------------------------ following
     def _follow(self, links, response, depth: int, on_report_page: bool):
-        """Yield requests and candidates for the links; return how many were worth following."""
-        followed = 0
+        """Yield requests and candidates for the links; return what was followed, by kind."""
+        followed: Counter = Counter()
         max_depth = self._settings_int("OGI_MAX_LIST_DEPTH", self.max_depth)
         max_pages = self._settings_int("OGI_MAX_LIST_PAGES", self.max_list_pages)
         page_host = urlsplit(response.url).hostname
@@ -180,7 +184,7 @@ class PortalSpider(scrapy.Spider):
                 if self.counts["list_requests"] >= max_pages:
                     continue
                 self.counts["list_requests"] += 1
-                followed += 1
+                followed[link.kind] += 1
                 callback = self.parse_api if link.kind == "api" else self.parse_list
                 meta = {"guess": link.via == "trs"}
                 yield self._request(url, callback, depth=depth, role=link.kind, link=link,
@@ -193,22 +197,22 @@ class PortalSpider(scrapy.Spider):
                 yield Candidate(url, self.portal_name, link.text, response.url,
                                 verdict.decision, verdict.reason)
             if verdict.decision == classify.REPORT:
-                followed += 1
+                followed["report"] += 1
                 callback = self.parse_document if classify.is_file_url(url) else self.parse_candidate
                 yield self._request(url, callback, depth=depth, role="page", link=link,
                                     referrer=response.url)
             elif verdict.decision == classify.ATTACHMENT and same_site:
-                followed += 1
+                followed["attachment"] += 1
                 yield self._request(url, self.parse_document, depth=depth, role="attachment", link=link,
                                     referrer=response.url)
             elif verdict.decision == classify.COLUMN and same_site and depth < max_depth:
-                followed += 1
+                followed["column"] += 1
                 yield self._request(url, self.parse_list, depth=depth + 1, role="list", link=link,
                                     referrer=response.url)
             elif verdict.decision == classify.PAGER and same_site:
                 if self.counts["list_requests"] < max_pages:
                     self.counts["list_requests"] += 1
-                    followed += 1
+                    followed["pager"] += 1
                     yield self._request(url, self.parse_list, depth=depth, role="list", link=link,
                                         referrer=response.url)
         return followed
@@ -217,7 +221,7 @@ class PortalSpider(scrapy.Spider):
         if not isinstance(response, HtmlResponse):
             return False
         scripts = " ".join(response.css("script:not([src])::text").getall())
-        return bool(SCRIPT_RENDERED.search(scripts))
+        return bool(SCRIPT_RENDERED.search(scripts) and SCRIPT_LIST_HINT.search(scripts))
 
     # ------------------------------------------------------------------ errors
     def on_error(self, failure):
