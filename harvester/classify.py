@@ -17,6 +17,7 @@ REPORT = "report"            # an annual report page or file: fetch and parse it
 ATTACHMENT = "attachment"    # a file on a report page: fetch and parse it
 COLUMN = "column"            # a nested column (departments, townships, a year): walk it
 PAGER = "pager"              # the next page of the current list
+TWIN = "twin"                # print/mobile/big5 rendering of a report page: fetch, dedup merges it
 REJECT = "reject"            # a look-alike: recorded, not fetched
 IGNORE = "ignore"            # ordinary navigation: neither fetched nor recorded
 
@@ -40,7 +41,7 @@ LOOKALIKES = [
     (re.compile(r"法治政府"), "rule-of-law report (法治政府建设年度报告)"),
     (re.compile(r"网站.{0,6}(年度)?报表|网站工作年度"), "website annual statement (网站工作年度报表)"),
     (re.compile(r"工作总结"), "annual work summary (年度工作总结)"),
-    (re.compile(r"通知|编制|做好|印发|报送|征集|转发"), "notice about the reports, not a report"),
+    (re.compile(r"通知|编制|做好|印发|报送|征集|转发|公告|公示|的函"), "notice about the reports, not a report"),
     (re.compile(r"指南"), "disclosure guide (信息公开指南)"),
     (re.compile(r"制度|办法|规定"), "rules or system document"),
     (re.compile(r"解读|图解|问答"), "explainer of a report, not the report"),
@@ -55,6 +56,8 @@ COLUMN_TEXT_RE = re.compile(
     r"(政府)?信息公开年(度)?报|年度报告|年报|^(19|20)\d{2}年?度?$|^(19|20)\d{2}年度?(报告|年报)?$"
     r"|部门|乡镇|街道|镇街|区县|县区|市直|本级|下级|直属")
 COLUMN_URL_RE = re.compile(r"/(xxgknb|zfxxgknb|gknb|ndbg|nb|ndgzbg|xxgkndbg)(/|\b)|/col/col\d+", re.I)
+TWIN_TEXT_RE = re.compile(r"^(打印(本页|页面|版)?|打印预览|手机版|移动版|手机浏览|繁体(版|中文)?|繁體(版|中文)?|正体|BIG5)$", re.I)
+TWIN_URL_RE = re.compile(r"(_print|_wap|_m|_mobile)\.s?html?$|/gate/big5/|/print/", re.I)
 # Columns that are never worth walking from a 年报 column.
 NON_REPORT_COLUMN_RE = re.compile(r"wzndbb|zfwzndbb|xxgkzn|xxgkzd|czyjs|yjs|ysjs")
 
@@ -116,6 +119,9 @@ def classify_link(text: str | None, url: str, *, on_report_page: bool = False,
     title = classify_title(text)
 
     if on_report_page:
+        # The same report again: print page, mobile twin, traditional (big5) gateway.
+        if not file_like and (TWIN_TEXT_RE.search(t) or TWIN_URL_RE.search(url)):
+            return Verdict(TWIN, "another rendering of this report (print, mobile or big5 twin)")
         # On a report page the files are the report's own attachments, unless titled otherwise.
         if file_like:
             reason = _lookalike(t)
@@ -132,8 +138,8 @@ def classify_link(text: str | None, url: str, *, on_report_page: bool = False,
     if title.decision == REPORT:
         if not same_site and not file_like:
             return Verdict(IGNORE, "report-like page on another site")
-        # A short generic title ("政府信息公开年报") with no year is a column, not a report.
-        if not re.search(r"(19|20)\d{2}", t) and not file_like and len(t) <= 14:
+        # A generic title with no year ("部门信息公开年报（地方税务局）") names a column, not a report.
+        if not re.search(r"(19|20)\d{2}", t) and not file_like and len(t) <= 30:
             return Verdict(COLUMN, "column named like the annual-report column")
         return Verdict(REPORT, title.reason)
     if not same_site:

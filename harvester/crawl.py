@@ -150,10 +150,29 @@ def run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=No
 
     from harvester.reports import rebuild
     rebuild(database)
+    _record_non_reports(database, [run_id for _, run_id, _ in jobs])
     _prepare_site(db_path)
     summary.reports_total = database["reports"].count
     summary.documents_total = database["documents"].count
     return summary
+
+
+def _record_non_reports(database, run_ids: list[int]) -> None:
+    """A fetched candidate that belongs to no report is an error users should see (a budget PDF
+    behind a report-like link, a soft page): kept, parsed, and listed with the parser's reasons."""
+    if not run_ids:
+        return
+    marks = ",".join("?" * len(run_ids))
+    rows = list(database.query(
+        f"select u.url, u.portal, u.run_id, p.errors from urls u join parses p on p.sha256 = u.sha256 "
+        f"where u.kind in ('page', 'attachment') and p.is_report = 0 and u.run_id in ({marks}) "
+        f"and u.url not in (select url from sightings)", run_ids))
+    for row in rows:
+        reasons = "; ".join(e.get("message", "") for e in json.loads(row["errors"] or "[]"))
+        database["errors"].insert({
+            "run_id": row["run_id"], "portal": row["portal"], "url": row["url"], "kind": "not_a_report",
+            "message": "fetched as a report candidate, but the content is not an annual disclosure report"
+                       + (f" ({reasons})" if reasons else ""), "at": dbmod.now()})
 
 
 def _prepare_site(db_path):

@@ -44,6 +44,17 @@ def _walk(node, found: list):
             _walk(value, found)
 
 
+def _keys(node) -> set[str]:
+    """Lower-cased keys of the reply's top two levels (where paging fields sit)."""
+    keys = set()
+    if isinstance(node, dict):
+        for k, v in node.items():
+            keys.add(str(k).lower())
+            if isinstance(v, dict):
+                keys.update(str(k2).lower() for k2 in v)
+    return keys
+
+
 def _numbers(node, keys) -> int | None:
     """First integer under one of `keys`, searched breadth-first (totals sit near the top)."""
     queue = [node]
@@ -78,6 +89,15 @@ def json_links(response) -> list[Link]:
     # Pagination: the request's own page parameter, advanced while more records exist.
     query = dict(parse_qsl(urlsplit(response.url).query))
     param = next((p for p in PAGE_PARAMS if p in query and query[p].isdigit()), None)
+    if param is None and found:
+        # No page parameter was sent, yet the reply may say there is more: name the parameter
+        # as the reply does ("page": 1, "pageNo": 1…) and ask from page 1 on.
+        echoed = next((k for k in (_keys(data) & {p.lower() for p in PAGE_PARAMS})), None)
+        param = next((p for p in PAGE_PARAMS if p.lower() == echoed), "page")
+        query[param] = "1"
+        response_url = _with_page(response.url, param, 1)
+    else:
+        response_url = response.url
     if param and found:
         page = int(query[param])
         zero_based = page == 0
@@ -89,10 +109,25 @@ def json_links(response) -> list[Link]:
             if page in (0, 1):          # from the first page, ask for every page at once
                 last = pages - 1 if zero_based else pages
                 for n in range(page + 1, min(last, MAX_PAGES) + 1):
-                    links.append(Link(url=_with_page(response.url, param, n), via="json", kind="api"))
-        elif page < MAX_PAGES:          # no count given: keep going until a page comes back empty
-            links.append(Link(url=_with_page(response.url, param, page + 1), via="json", kind="api"))
+                    links.append(Link(url=_with_page(response_url, param, n), via="json", kind="api"))
+        elif page < MAX_PAGES and response_url == response.url:
+            # no count given: keep going until a page comes back empty
+            links.append(Link(url=_with_page(response_url, param, page + 1), via="json", kind="api"))
     return links
+
+
+ARG_BLOCK = re.compile(r"\b(?:listArgs|params|data|ajaxParam|args|query|where|searchParams)\s*:\s*\{([^{}]*)\}")
+ARG_PAIR = re.compile(r"""["']?(\w+)["']?\s*:\s*(?:["']([^"']*)["']|(-?\d+))""")
+
+
+def _call_arguments(window: str) -> dict:
+    """Simple key/value pairs of the argument objects (listArgs, params, data…) in a script call:
+    list APIs answer nothing useful without them (a channel id, a column id)."""
+    args = {}
+    for block in ARG_BLOCK.findall(window):
+        for key, text, number in ARG_PAIR.findall(block):
+            args.setdefault(key, text if text or not number else number)
+    return args
 
 
 def endpoints_in_scripts(response) -> list[Link]:
@@ -102,12 +137,23 @@ def endpoints_in_scripts(response) -> list[Link]:
             raw = match.group(1)
             if STATIC_ASSET.search(raw) or raw.startswith(("#", "javascript")):
                 continue
-            window = script[max(0, match.start() - 200): match.end() + 300].lower()
-            method = "POST" if re.search(r"type\s*:\s*['\"]post|\$\.post|axios\.post", window) else "GET"
+            window = script[max(0, match.start() - 300): match.end() + 800]
+            lowered = window.lower()
+            method = "POST" if re.search(r"type\s*:\s*['\"]post|\$\.post|axios\.post", lowered) else "GET"
             url = response.urljoin(raw)
-            if method == "GET" and "page" in window and not any(p + "=" in url for p in PAGE_PARAMS):
+            args = {k: v for k, v in _call_arguments(window).items() if k not in PAGE_PARAMS}
+            body = None
+            if args and method == "GET":
+                parts = urlsplit(url)
+                query = parse_qsl(parts.query, keep_blank_values=True) + list(args.items())
+                url = urlunsplit(parts._replace(query=urlencode(query)))
+            elif args:
+                body = urlencode(args)
+            present = {k for k, _ in parse_qsl(urlsplit(url).query)}
+            if "page" in lowered and not present & set(PAGE_PARAMS):
                 url = _with_page(url, "page", 1)
-            links.append(Link(url=url, via="script-api", kind="api", method=method))
+            links.append(Link(url=url, via="script-api", kind="api", method=method, body=body,
+                              headers={"Content-Type": "application/x-www-form-urlencoded"} if body else {}))
     return links
 
 

@@ -12,6 +12,7 @@ from collections import Counter
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy.exceptions import DownloadTimeoutError
 from scrapy.http import HtmlResponse, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (ConnectionRefusedError, DNSLookupError, TCPTimedOutError,
@@ -157,9 +158,21 @@ class PortalSpider(scrapy.Spider):
             return
         self.counts["report_pages"] += 1
         yield self._body_item(response, "page")
-        # The page's own attachments (PDF/DOCX/…), including those only written by scripts.
-        yield from self._follow(discover(response), response, response.meta.get("depth_in_portal", 0),
-                                on_report_page=True)
+        broken = self._malformed(response)
+        if broken:
+            self.counts["errors"] += 1
+            yield CrawlError(response.url, self.portal_name, "malformed_html",
+                             f"broken markup ({broken}); parsed with a recovering parser")
+        depth = response.meta.get("depth_in_portal", 0)
+        links = list(discover(response))
+        # The page's own attachments (PDF/DOCX/…) and twins, including links written by scripts.
+        yield from self._follow(links, response, depth, on_report_page=True)
+        # A "report" link that led to a list of reports (a column titled like a report): walk it.
+        reports_listed = sum(1 for link in links if not classify.is_file_url(link.url) and
+                             classify.classify_title(link.text).decision == classify.REPORT)
+        max_depth = self._settings_int("OGI_MAX_LIST_DEPTH", self.max_depth)
+        if reports_listed >= 2 and depth < max_depth and not response.meta.get("twin"):
+            yield from self._follow(links, response, depth + 1, on_report_page=False)
 
     def parse_document(self, response, **_):
         self.counts["attachments"] += 1
@@ -192,7 +205,7 @@ class PortalSpider(scrapy.Spider):
                 continue
             verdict = classify.classify_link(link.text, url, on_report_page=on_report_page,
                                              same_site=same_site)
-            if verdict.decision in (classify.REPORT, classify.ATTACHMENT, classify.REJECT):
+            if verdict.decision in (classify.REPORT, classify.ATTACHMENT, classify.TWIN, classify.REJECT):
                 self.counts["candidates"] += 1
                 yield Candidate(url, self.portal_name, link.text, response.url,
                                 verdict.decision, verdict.reason)
@@ -201,6 +214,10 @@ class PortalSpider(scrapy.Spider):
                 callback = self.parse_document if classify.is_file_url(url) else self.parse_candidate
                 yield self._request(url, callback, depth=depth, role="page", link=link,
                                     referrer=response.url)
+            elif verdict.decision == classify.TWIN and same_site:
+                followed["twin"] += 1
+                yield self._request(url, self.parse_candidate, depth=depth, role="page", link=link,
+                                    referrer=response.url, meta={"twin": True})
             elif verdict.decision == classify.ATTACHMENT and same_site:
                 followed["attachment"] += 1
                 yield self._request(url, self.parse_document, depth=depth, role="attachment", link=link,
@@ -217,6 +234,19 @@ class PortalSpider(scrapy.Spider):
                                         referrer=response.url)
         return followed
 
+    @staticmethod
+    def _malformed(response) -> str | None:
+        """Cheap signs of broken markup worth a warning; lxml still recovers the text."""
+        body = response.body.lower()
+        problems = []
+        if b"</html>" not in body[-4096:] or b"</body>" not in body:
+            problems.append("document not closed")
+        for tag in (b"table",):
+            opened, closed = body.count(b"<" + tag), body.count(b"</" + tag + b">")
+            if opened != closed:
+                problems.append(f"<{tag.decode()}> opened {opened}, closed {closed}")
+        return "; ".join(problems) or None
+
     def _needs_browser(self, response) -> bool:
         if not isinstance(response, HtmlResponse):
             return False
@@ -229,12 +259,14 @@ class PortalSpider(scrapy.Spider):
         if request.meta.get("guess") and failure.check(HttpError):
             return  # a pager page we guessed from a script that does not exist: not the portal's error
         kind, message = "error", failure.getErrorMessage() or repr(failure.value)
+        # Report the URL that was asked for, not the last hop of its redirects.
+        url = (request.meta.get("redirect_urls") or [request.url])[0]
         if failure.check(HttpError):
             status = failure.value.response.status
             kind, message = f"http_{status}", f"HTTP {status} for {request.url}"
         elif failure.check(RedirectLoopError):
             kind = "redirect_loop"
-        elif failure.check(TimeoutError, TCPTimedOutError):
+        elif failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
             kind, message = "timeout", f"no answer within {self.settings.getint('DOWNLOAD_TIMEOUT')} s"
         elif failure.check(DNSLookupError):
             kind = "dns"
@@ -252,4 +284,4 @@ class PortalSpider(scrapy.Spider):
             kind = type(failure.value).__name__
         self.counts["errors"] += 1
         referrer = (request.headers.get(b"Referer") or b"").decode("utf-8", "replace") or None
-        yield CrawlError(request.url, self.portal_name, kind, message, referrer)
+        yield CrawlError(url, self.portal_name, kind, message, referrer)
