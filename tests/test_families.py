@@ -62,3 +62,19 @@ def test_encoding_choice_for_gbk_pages():
     assert _pick_encoding(b'<meta charset="gb2312">' + gbk, None) == "gb18030"
     assert _pick_encoding("<p>报告</p>".encode("utf-8"), None) is None
     assert _pick_encoding(gbk, "gbk") == "gb18030"
+
+
+def test_jpage_reply_asks_for_the_remaining_chunks():
+    from scrapy.http import XmlResponse
+    body = ("<datastore><totalrecord>100</totalrecord><totalpage>7</totalpage><recordset>"
+            "<record><![CDATA[<li><a href='/art/2024/1/5/art_12_3.html'>某局2023年政府信息公开工作年度报告</a></li>]]></record>"
+            "</recordset></datastore>")
+    url = "http://h/module/web/jpage/dataproxy.jsp?startrecord=1&endrecord=45&perpage=15"
+    request = Request(url, method="POST", body="columnid=12&unitid=99")
+    r = XmlResponse(url=url, body=body.encode(), request=request, encoding="utf-8")
+    links = jpage.discover(r)
+    assert links[0].url == "http://h/art/2024/1/5/art_12_3.html"
+    more = [l for l in links if l.kind == "api"]
+    assert [l.url.split("?")[1] for l in more] == ["startrecord=46&endrecord=90&perpage=15",
+                                                   "startrecord=91&endrecord=100&perpage=15"]
+    assert all(l.method == "POST" and l.body == "columnid=12&unitid=99" for l in more)

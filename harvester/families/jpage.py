@@ -73,4 +73,32 @@ def discover(response):
         embedded = len(CDATA_RECORD.findall(text))
         # Ask the proxy for everything after the embedded group.
         links += proxy_requests(response, config, start=embedded + 1, total=None)
+    elif NEXTGROUP.search(text) and "<recordset" in text and "startrecord=" not in response.url:
+        # No jpage() call to read: follow the <nextgroup> link the page itself carries (GET paging).
+        for link in links_in_html(response, Selector(text=NEXTGROUP.search(text).group(1))):
+            links.append(Link(url=link.url, via="jpage", kind="api"))
+    links += _continue_proxy(response, text)
+    return links
+
+
+def _continue_proxy(response, text: str) -> list[Link]:
+    """A proxy reply says how many records exist: ask for the chunks not yet requested."""
+    total = TOTAL.search(text)
+    query = dict(re.findall(r"(startrecord|endrecord|perpage)=(\d+)", response.url))
+    if not total or "endrecord" not in query:
+        return []
+    total, last = int(total.group(1)), int(query["endrecord"])
+    if last >= total:
+        return []
+    request = response.request
+    body = request.body.decode("utf-8", "replace") if request is not None and request.body else None
+    per_page = int(query.get("perpage") or 15)
+    chunk = last - int(query.get("startrecord") or 1) + 1
+    base = re.sub(r"[?&](startrecord|endrecord|perpage)=\d+", "", response.url)
+    links = []
+    for first in range(last + 1, total + 1, max(chunk, 1)):
+        q = urlencode({"startrecord": first, "endrecord": min(first + chunk - 1, total), "perpage": per_page})
+        links.append(Link(url=f"{base}{'&' if '?' in base else '?'}{q}", via="jpage", kind="api",
+                          method=request.method if request is not None else "GET", body=body,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"} if body else {}))
     return links
