@@ -1,0 +1,1150 @@
+"""Format extraction: bytes of any published format -> one normalised `Extracted`.
+
+Sniffs the format (magic bytes first, then file name / media type, then content), reads the text in
+reading order with tables as TAB-joined rows (HTML via lxml, PDF via pdfplumber, DOCX via
+python-docx, DOC/WPS through LibreOffice, scans and images through tesseract), and normalises it
+(`parsers.normalise`). Page metadata (title, publication date) is read where the format has it.
+
+It must never raise on bad input (every failure becomes a `Problem`), never touch the network,
+never know about report semantics (templates, cells, agencies), and never run unbounded external
+work: converters and OCR have time and page limits.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor, TimeoutError
+
+from parsers.document import Extracted, Problem
+from parsers.normalise import normalise_cell, normalise_document, normalise_text, to_simplified
+
+MAX_UNZIPPED = 200 * 1024 * 1024     # a DOCX larger than this unzipped is refused (zip bombs)
+MAX_RATIO = 200                      # ... as is any member compressed more than this
+OCR_MAX_PAGES = 20
+OCR_DPI = 200
+OCR_WORKERS = 2
+OCR_PAGE_TIMEOUT = 40
+OCR_BUDGET = 50                      # seconds for all pages: the scorer allows 60 per document
+CONVERT_TIMEOUT = 60
+PDF_MAX_PAGES = 300
+
+_CJK = r"\u3400-\u9fff"
+_CJK_SPACE = re.compile(rf"(?<=[{_CJK}，。、：；）（“”]) +(?=[{_CJK}，。、：；）（“”])")
+_DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+
+
+# ---------------------------------------------------------------------------------------------
+# entry point
+
+def extract(data: bytes, filename: str | None = None, media_type: str | None = None) -> Extracted:
+    """Extract and normalise one document. Never raises for bad input."""
+    if not data:
+        return Extracted(format=_format_from_name(filename, media_type) or "unknown",
+                         problems=[Problem("empty", "the file is empty (zero bytes)")])
+    fmt = sniff(data, filename, media_type)
+    reader = _READERS.get(fmt)
+    if reader is None:
+        return Extracted(format=fmt, problems=[Problem(
+            "unsupported", f"cannot read this format ({fmt}); expected HTML, PDF, DOCX, DOC, WPS, "
+            "TXT or an image")])
+    try:
+        raw = reader(data, media_type)
+    except Exception as exc:  # a reader bug must still give a value
+        return Extracted(format=fmt, problems=[Problem("corrupt", f"could not read the {fmt}: {exc}")])
+    raw.format = raw.format or fmt
+    return _finish(raw)
+
+
+def _finish(doc: Extracted) -> Extracted:
+    """Normalise text, tables and title; the script is judged on the raw text."""
+    doc.text, doc.script = normalise_document(doc.text)
+    doc.tables = [[[normalise_cell(to_simplified(c)) for c in row] for row in grid]
+                  for grid in doc.tables]
+    if doc.title:
+        doc.title = clean_title(normalise_text(doc.title).replace("\n", " ")) or None
+    if doc.published is None:
+        doc.published = find_publication_date(doc.text)
+    if not doc.text.strip() and not any(p.kind in {"empty", "encrypted", "corrupt", "too_large",
+                                                  "converter_unavailable", "ocr_unavailable",
+                                                  "unsupported", "truncated"}
+                                        for p in doc.problems):
+        doc.problems.append(Problem("no_text", "no text could be read from the document"))
+    return doc
+
+
+# ---------------------------------------------------------------------------------------------
+# sniffing
+
+_EXT = {"htm": "html", "html": "html", "shtml": "html", "xhtml": "html", "jsp": "html",
+        "php": "html", "asp": "html", "aspx": "html", "pdf": "pdf", "docx": "docx",
+        "doc": "doc", "wps": "wps", "txt": "txt", "text": "txt", "png": "image", "jpg": "image",
+        "jpeg": "image", "gif": "image", "tif": "image", "tiff": "image", "bmp": "image",
+        "xls": "xls", "xlsx": "xlsx", "et": "xls", "zip": "zip", "rar": "rar"}
+
+
+def _format_from_name(filename: str | None, media_type: str | None) -> str | None:
+    if filename and "." in filename:
+        ext = filename.rsplit(".", 1)[1].lower().split("?")[0]
+        if ext in _EXT:
+            return _EXT[ext]
+    mt = (media_type or "").split(";")[0].strip().lower()
+    if mt:
+        for key, fmt in (("html", "html"), ("pdf", "pdf"), ("wordprocessingml", "docx"),
+                         ("msword", "doc"), ("wps", "wps"), ("image/", "image"),
+                         ("text/plain", "txt")):
+            if key in mt:
+                return fmt
+    return None
+
+
+def sniff(data: bytes, filename: str | None = None, media_type: str | None = None) -> str:
+    """The format by content first (names lie on portals), then by name and media type."""
+    head = data[:8]
+    if data.lstrip()[:5] == b"%PDF-" or b"%PDF-" in data[:1024]:
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        except Exception:
+            return "docx" if _format_from_name(filename, media_type) == "docx" else "zip"
+        if "word/document.xml" in names:
+            return "docx"
+        if any(n.startswith("xl/") for n in names):
+            return "xlsx"
+        return "zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        by_name = _format_from_name(filename, media_type)
+        return by_name if by_name in {"doc", "wps", "xls"} else "doc"
+    if head.startswith(b"\x89PNG") or head.startswith(b"\xff\xd8\xff") or head[:4] in (
+            b"GIF8", b"II*\x00", b"MM\x00*") or head[:2] == b"BM":
+        return "image"
+    by_name = _format_from_name(filename, media_type)
+    if by_name in {"pdf", "docx", "doc", "wps", "image"}:
+        return by_name      # claimed but without its signature: the reader reports it corrupt
+    sample = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if sample.startswith((b"<!doctype html", b"<html", b"<?xml")) or re.search(
+            rb"<(html|body|div|p|table|meta|head)[\s>]", data[:20000], re.I):
+        return "html"
+    return by_name if by_name in {"html", "txt"} else "txt"
+
+
+# ---------------------------------------------------------------------------------------------
+# decoding
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w-]+)""", re.I)
+
+
+def _norm_charset(name: str | None) -> str | None:
+    if not name:
+        return None
+    name = name.strip().lower()
+    if name in {"gb2312", "gbk", "gb_2312-80", "x-gbk", "cp936", "gb18030", "euc-cn"}:
+        return "gb18030"          # declared GB2312 pages routinely use GBK/GB18030 characters
+    if name in {"big5", "big5-hkscs", "x-big5"}:
+        return "big5hkscs"
+    return name
+
+
+def decode_bytes(data: bytes, declared: str | None = None) -> str:
+    """BOM, then a declared charset, then UTF-8, then GB18030, then charset-normalizer."""
+    for bom, enc in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if data.startswith(bom):
+            return data[len(bom):].decode(enc, errors="replace")
+    enc = _norm_charset(declared)
+    if enc:
+        try:
+            return data.decode(enc)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    for enc in ("utf-8", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            pass
+    try:
+        from charset_normalizer import from_bytes
+        best = from_bytes(data).best()
+        if best is not None:
+            return str(best)
+    except Exception:
+        pass
+    return data.decode("gb18030", errors="replace")
+
+
+def _http_charset(media_type: str | None) -> str | None:
+    m = re.search(r"charset\s*=\s*([\w-]+)", media_type or "", re.I)
+    return m.group(1) if m else None
+
+
+# ---------------------------------------------------------------------------------------------
+# plain text
+
+def _read_txt(data: bytes, media_type: str | None) -> Extracted:
+    text = decode_bytes(data, _http_charset(media_type))
+    return Extracted(format="txt", text=text, published=None)
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+
+_DROP_TAGS = ("script", "style", "noscript", "nav", "iframe", "select", "option", "button",
+              "textarea", "svg", "object", "embed", "template", "head")
+_BLOCK = {"p", "div", "br", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "tr", "table",
+          "section", "article", "header", "footer", "blockquote", "pre", "dl", "dt", "dd",
+          "center", "form", "hr", "tbody", "thead", "caption", "main", "aside", "figure"}
+_CHROME = re.compile(r"(^|[\s_-])(nav|navbar|menu|breadcrumb|crumb|footer|header|sidebar|share|"
+                     r"toolbar|topbar|login|search|friend-?link|copyright)([\s_-]|$)", re.I)
+_PUB_META = ("pubdate", "publishdate", "firstpublishedtime", "publish_time", "publishtime",
+             "article:published_time", "dc.date", "createdate", "releasedate")
+_ICON_SRC = re.compile(r"(icon|logo|share|weixin|wechat|weibo|qr|ewm|erweima|banner|btn|button|"
+                       r"arrow|bg|blank|spacer|print|close|gif$)", re.I)
+
+
+def _read_html(data: bytes, media_type: str | None) -> Extracted:
+    import lxml.html
+
+    declared = _http_charset(media_type)
+    if not declared:
+        m = _META_CHARSET.search(data[:8192])
+        declared = m.group(1).decode("ascii", "ignore") if m else None
+    text = decode_bytes(data, declared)
+    text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
+    if not text.strip():
+        return Extracted(format="html")
+    try:
+        root = lxml.html.document_fromstring(text)
+    except Exception as exc:
+        return Extracted(format="html", problems=[Problem("corrupt", f"unreadable HTML: {exc}")])
+
+    title, published = _html_meta(root)
+    for el in root.xpath("//comment() | //processing-instruction()"):
+        _remove(el)
+    for tag in _DROP_TAGS:
+        for el in root.iter(tag):
+            if el.getparent() is not None:
+                el.drop_tree()
+    full_lines, _ = _html_to_lines(root)
+    if published is None:
+        published = find_publication_date("\n".join(full_lines[:60]) + "\n" + "\n".join(full_lines))
+    body = _report_body(root)
+    if body is not root:
+        for el in list(body.iter()):
+            cls = f"{el.get('class', '')} {el.get('id', '')}"
+            if el is not body and _CHROME.search(cls) and el.getparent() is not None:
+                el.drop_tree()
+    lines, grids = _html_to_lines(body)
+    doc = Extracted(format="html", text="\n".join(lines), tables=grids, title=title,
+                    published=published)
+    if title and title.split()[0][:10] not in doc.text:
+        doc.text = title + "\n" + doc.text
+    if not grids and _content_images(body) and _mentions_table_sections(doc.text):
+        doc.images_only_tables = True
+        doc.problems.append(Problem("tables_as_images", "the report's tables are published only as "
+                                    "images; their cells are not read"))
+    return doc
+
+
+def _remove(el) -> None:
+    """Remove a comment or processing instruction but keep the text that follows it."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail
+    prev = el.getprevious()
+    parent.remove(el)
+    if tail:
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+
+
+def _html_meta(root) -> tuple[str | None, str | None]:
+    metas = {}
+    for m in root.iter("meta"):
+        name = (m.get("name") or m.get("property") or m.get("itemprop") or "").strip().lower()
+        if name and m.get("content"):
+            metas.setdefault(name, m.get("content").strip())
+    title = metas.get("articletitle") or metas.get("og:title")
+    if not title:
+        t = root.find(".//title")
+        if t is not None and (t.text_content() or "").strip():
+            title = clean_title(t.text_content())
+    if not title:
+        for tag in ("h1", "h2"):
+            h = root.find(f".//{tag}")
+            if h is not None and h.text_content().strip():
+                title = h.text_content().strip()
+                break
+    published = None
+    for key in _PUB_META:
+        if metas.get(key):
+            published = _iso_date(metas[key])
+            if published:
+                break
+    return (" ".join(title.split()) if title else None), published
+
+
+def _iso_date(s: str) -> str | None:
+    m = _DATE.search(s or "")
+    if not m:
+        return None
+    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if 1 <= mo <= 12 and 1 <= d <= 31:
+        return f"{y:04d}-{mo:02d}-{d:02d}"
+    return None
+
+
+
+
+_PUB_LABELS = (r"发布日期", r"发布时间", r"發布日期", r"發布時間", r"公开日期", r"来源[:：][^\n]{0,40}?时间")
+_DATE_AFTER = r"\s*[:：]?\s*((?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2})"
+
+
+def find_publication_date(text: str) -> str | None:
+    """The date on a portal's 发布日期/发布时间 (or 来源…时间) line, or None.
+
+    Signature dates at the end are not publication dates; meta falls back on them itself.
+    """
+    for label in _PUB_LABELS:
+        m = re.search(label + _DATE_AFTER, text)
+        if m:
+            return _iso_date(m.group(1))
+    return None
+
+
+def clean_title(title: str | None) -> str | None:
+    """A page title without the column and site names portals append ("…报告_年报_某某网")."""
+    if not title:
+        return None
+    parts = [p for p in re.split(r"\s*(?:_|\||－|--|—|–|\s-\s)\s*", title.strip()) if p]
+    if not parts:
+        return None
+    best = max(parts, key=lambda s: (("报告" in s or "報告" in s), len(s)))
+    return " ".join(best.split())
+
+
+def _cjk_count(s: str) -> int:
+    return len(re.findall(rf"[{_CJK}]", s))
+
+
+def _own_text(el) -> int:
+    """CJK characters in `el` outside links (navigation is mostly links)."""
+    total = _cjk_count(el.text_content() or "")
+    links = sum(_cjk_count(a.text_content() or "") for a in el.iter("a"))
+    return total - links
+
+
+def _report_body(root):
+    """The deepest element holding most of the page's non-link text: the article container."""
+    body = root.find(".//body")
+    body = body if body is not None else root
+    total = _own_text(body)
+    if total < 200:
+        return body
+    best = body
+    while True:
+        children = [c for c in best if isinstance(c.tag, str)]
+        nxt = None
+        for c in children:
+            if _own_text(c) >= 0.7 * total:
+                nxt = c
+                break
+        if nxt is None or nxt.tag in ("table", "tr", "td", "tbody", "p"):
+            return best
+        best = nxt
+
+
+def _content_images(el) -> list:
+    imgs = []
+    for img in el.iter("img"):
+        src = img.get("src") or ""
+        try:
+            w = int(re.sub(r"\D", "", img.get("width", "") or "0") or 0)
+            h = int(re.sub(r"\D", "", img.get("height", "") or "0") or 0)
+        except ValueError:
+            w = h = 0
+        if (w and w < 120) or (h and h < 60) or _ICON_SRC.search(src.rsplit("/", 1)[-1]):
+            continue
+        imgs.append(img)
+    return imgs
+
+
+def _mentions_table_sections(text: str) -> bool:
+    return bool(re.search(r"主动公开政府信息情况|收到和处理政府信息公开申请|行政复议.{0,4}行政诉讼情况", text))
+
+
+def _cell_text(cell) -> str:
+    parts = []
+    for node in cell.iter():
+        if node is not cell and node.tag in ("br", "p", "div") and parts:
+            parts.append(" ")
+        if node.text and node.tag not in _DROP_TAGS:
+            parts.append(node.text)
+        if node is not cell and node.tail:
+            parts.append(node.tail)
+    return " ".join("".join(parts).split())
+
+
+def _is_layout_table(table) -> bool:
+    return any(t is not table for t in table.iter("table"))
+
+
+def table_grid(table) -> list[list[str]]:
+    """An HTML table as a grid, rowspan/colspan expanded by repeating the cell's text."""
+    rows = [tr for tr in table.iter("tr") if _nearest_table(tr) is table]
+    grid: list[list[str]] = []
+    pending: dict[int, tuple[int, str]] = {}   # column -> (rows left, text)
+    for tr in rows:
+        row: list[str] = []
+        col = 0
+        cells = [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
+
+        def fill_pending():
+            nonlocal col
+            while col in pending:
+                left, txt = pending[col]
+                row.append(txt)
+                if left <= 1:
+                    del pending[col]
+                else:
+                    pending[col] = (left - 1, txt)
+                col += 1
+
+        for cell in cells:
+            fill_pending()
+            txt = _cell_text(cell)
+            span = _int_attr(cell, "colspan")
+            rspan = _int_attr(cell, "rowspan")
+            for _ in range(span):
+                row.append(txt)
+                if rspan > 1:
+                    pending[col] = (rspan - 1, txt)
+                col += 1
+        fill_pending()
+        # spans reaching beyond this row's own cells
+        for c in sorted(k for k in pending if k >= col):
+            while col < c:
+                row.append("")
+                col += 1
+            fill_pending()
+        if any(x.strip() for x in row):
+            grid.append(row)
+    return grid
+
+
+def _nearest_table(el):
+    p = el.getparent()
+    while p is not None and p.tag != "table":
+        p = p.getparent()
+    return p
+
+
+def _int_attr(el, name: str) -> int:
+    try:
+        return max(1, min(int(re.sub(r"[^\d]", "", el.get(name, "1")) or 1), 200))
+    except ValueError:
+        return 1
+
+
+def _html_to_lines(root) -> tuple[list[str], list[list[list[str]]]]:
+    """Walk the tree: block elements break lines, data tables become TAB-joined rows."""
+    lines: list[str] = []
+    grids: list[list[list[str]]] = []
+    buf: list[str] = []
+    last_was_table = [False]
+
+    def flush():
+        s = "".join(buf)
+        buf.clear()
+        s = " ".join(s.split())
+        if s:
+            lines.append(s)
+            last_was_table[0] = False
+
+    def walk(el):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag == "table" and not _is_layout_table(el):
+            flush()
+            grid = table_grid(el)
+            if grid:
+                # a table split over several <table>s: join it when nothing stands between
+                if last_was_table[0] and grids and len(grid[0]) == len(grids[-1][0]):
+                    grids[-1].extend(grid)
+                else:
+                    grids.append(grid)
+                lines.extend("\t".join(r) for r in grid)
+                last_was_table[0] = True
+            if el.tail:
+                buf.append(el.tail)
+            return
+        block = tag in _BLOCK or tag in ("td", "th")
+        if block:
+            flush()
+        if el.text and tag:
+            buf.append(el.text)
+        for child in el:
+            walk(child)
+        if block:
+            flush()
+        if el.tail:
+            buf.append(el.tail)
+
+    walk(root)
+    flush()
+    return lines, grids
+
+
+# ---------------------------------------------------------------------------------------------
+# PDF
+
+def _read_pdf(data: bytes, media_type: str | None) -> Extracted:
+    import pdfplumber
+
+    try:
+        pdf = pdfplumber.open(io.BytesIO(data))
+        pages = pdf.pages
+    except Exception as exc:
+        return Extracted(format="pdf", problems=[_pdf_problem(exc)])
+    items: list = []          # str lines and table grids (lists), in reading order
+    title = None
+    problems: list[Problem] = []
+    try:
+        if len(pages) > PDF_MAX_PAGES:
+            problems.append(Problem("truncated", f"only the first {PDF_MAX_PAGES} of {len(pages)} "
+                                    "pages were read"))
+        open_grid = None      # the last table of the previous page, if the page ended inside it
+        for page in pages[:PDF_MAX_PAGES]:
+            try:
+                if _is_sideways(page):
+                    page_items, ends_in_table, starts_with_table = _pdfium_lines(data, page), False, False
+                else:
+                    page_items, ends_in_table, starts_with_table = _pdf_page(page)
+            except Exception as exc:
+                problems.append(Problem("corrupt", f"page {page.page_number} unreadable: {exc}"))
+                open_grid = None
+                continue
+            first_grid = next((i for i, it in enumerate(page_items) if isinstance(it, list)), None)
+            if (open_grid is not None and starts_with_table and first_grid is not None
+                    and len(page_items[first_grid][0]) == len(open_grid[-1])):
+                _continue_grid(open_grid, page_items.pop(first_grid))
+            items.extend(page_items)
+            grids_here = [it for it in page_items if isinstance(it, list)]
+            if ends_in_table:
+                open_grid = grids_here[-1] if grids_here else open_grid
+            else:
+                open_grid = None
+        meta = pdf.metadata or {}
+        title = meta.get("Title") if isinstance(meta.get("Title"), str) else None
+    except Exception as exc:
+        return Extracted(format="pdf", problems=[_pdf_problem(exc)])
+    finally:
+        try:
+            pdf.close()
+        except Exception:
+            pass
+    lines: list[str] = []
+    grids = []
+    for it in items:
+        if isinstance(it, list):
+            grids.append(it)
+            lines.extend("\t".join(r) for r in it)
+        else:
+            lines.append(it)
+    # no text layer (a scan): fewer readable characters than a page heading per page
+    readable = len(re.sub(r"\s", "", "\n".join(lines)))
+    n_pages = max(1, min(len(pages), PDF_MAX_PAGES))
+    if readable < 20 * n_pages and readable < 200:
+        ocr = _ocr_pdf(data, len(pages))
+        if ocr.text.strip() or ocr.problems:
+            ocr.problems = problems + ocr.problems
+            return ocr
+    if title and not re.search(rf"[{_CJK}]", title):
+        title = None
+    return Extracted(format="pdf", text="\n".join(lines), tables=grids, title=title,
+                     problems=problems)
+
+
+def _pdf_problem(exc: Exception) -> Problem:
+    # pdfplumber wraps pdfminer's errors: the original is the first argument or the context
+    inner = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc.__context__
+    name = type(exc).__name__ + (f"/{type(inner).__name__}" if inner is not None else "")
+    msg = str(exc)
+    if "Password" in name or "encrypt" in msg.lower() or "password" in msg.lower():
+        return Problem("encrypted", "the PDF is encrypted (password protected); it cannot be read")
+    return Problem("corrupt", f"the PDF is damaged or truncated ({name}: {msg[:120]})")
+
+
+def _pdf_text(page_or_crop) -> list[tuple[float, str]]:
+    out = []
+    try:
+        tl = page_or_crop.extract_text_lines(x_tolerance=1.5, y_tolerance=3, return_chars=False)
+    except Exception:
+        tl = []
+    for line in tl:
+        s = _CJK_SPACE.sub("", line["text"]).strip()
+        if s:
+            out.append((line["top"], s))
+    return out
+
+
+def _is_sideways(page) -> bool:
+    """A page whose text runs sideways (landscape pages rotated with /Rotate, turned text):
+    pdfplumber then reads one character per line, pdfium still reads the lines."""
+    chars = page.chars
+    return bool(chars) and sum(not c.get("upright", True) for c in chars) > len(chars) / 2
+
+
+def _pdfium_lines(data: bytes, page) -> list[str]:
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(data)
+    try:
+        text = pdf[page.page_number - 1].get_textpage().get_text_range()
+    finally:
+        pdf.close()
+    return [_CJK_SPACE.sub("", l).strip() for l in re.split(r"\r?\n", text) if l.strip()]
+
+
+def _pdf_page(page):
+    """(items: text lines and grids in reading order, ends inside a table, starts with one)."""
+    try:
+        tables = page.find_tables()
+    except Exception:
+        tables = []
+    boxes = [t.bbox for t in tables]
+
+    def outside(obj):
+        cx = (obj["x0"] + obj["x1"]) / 2
+        cy = (obj["top"] + obj["bottom"]) / 2
+        return not any(x0 <= cx <= x1 and top <= cy <= bottom for x0, top, x1, bottom in boxes)
+
+    rest = page.filter(lambda o: o.get("object_type") != "char" or outside(o)) if boxes else page
+    placed: list[tuple[float, int, object]] = [(top, 0, s) for top, s in _pdf_text(rest)]
+    for t in tables:
+        grid = _pdf_table_grid(t)
+        if grid:
+            placed.append((t.bbox[1], 1, grid))
+    placed.sort(key=lambda x: (x[0], x[1]))
+    height = float(page.height or 1)
+    text_tops = [top for top, kind, _ in placed if kind == 0]
+    # page furniture (numbers, running heads) sits in the outer 8% of the page
+    body_tops = [t for t in text_tops if 0.08 * height < t < 0.92 * height] or text_tops
+    ends_in_table = bool(tables) and (not body_tops or max(body_tops) < tables[-1].bbox[1])
+    starts_with_table = bool(tables) and (not body_tops or min(body_tops) > tables[0].bbox[1])
+    return [it for _, _, it in placed], ends_in_table, starts_with_table
+
+
+def _is_number(s: str) -> bool:
+    return bool(re.fullmatch(r"[-+]?\d[\d,.]*\s*(万元|元|件|条)?", s.strip()))
+
+
+def _continue_grid(grid: list[list[str]], more: list[list[str]]) -> None:
+    """Append the rows of a table continued on the next page to `grid`.
+
+    A row cut by the page break (text only, no numbers) is glued to the last row; label columns
+    that were merged over the break come back empty on the new page and are refilled from above.
+    """
+    if not more:
+        return
+    first = more[0]
+    if not any(_is_number(c) for c in first if c) and grid and any(
+            _is_number(c) for c in grid[-1] if c):
+        last = grid[-1]
+        for j, c in enumerate(first):
+            if c and j < len(last) and last[j] and not _is_number(last[j]):
+                last[j] = last[j] + c
+        more = more[1:]
+    width = len(grid[-1]) if grid else 0
+    carry = {}
+    if len(grid) >= 2:
+        for j in range(width):
+            a, b = grid[-2][j], grid[-1][j]
+            if a and a == b and not _is_number(a):
+                carry[j] = a
+    for row in more:
+        for j in list(carry):
+            if j < len(row) and not row[j]:
+                row[j] = carry[j]
+            else:
+                del carry[j]
+        grid.append(row)
+
+
+def _cluster(values: list[float], tol: float = 2.0) -> list[float]:
+    out: list[float] = []
+    for v in sorted(values):
+        if not out or v - out[-1] > tol:
+            out.append(v)
+    return out
+
+
+def _pdf_table_grid(table) -> list[list[str]]:
+    """pdfplumber's table as a grid over all cell edges, merged cells repeated over their span."""
+    try:
+        raw = table.extract(x_tolerance=1.5, y_tolerance=3)
+    except Exception:
+        return []
+    cells = []   # (bbox, text)
+    for row_obj, row_txt in zip(table.rows, raw):
+        for bbox, txt in zip(row_obj.cells, row_txt):
+            if bbox is not None:
+                cells.append((bbox, _CJK_SPACE.sub("", " ".join((txt or "").split()))))
+    if not cells:
+        return []
+    xs = _cluster([b[0] for b, _ in cells] + [b[2] for b, _ in cells])
+    ys = _cluster([b[1] for b, _ in cells] + [b[3] for b, _ in cells])
+    grid = []
+    for top, bottom in zip(ys, ys[1:]):
+        cy = (top + bottom) / 2
+        row = []
+        for x0, x1 in zip(xs, xs[1:]):
+            cx = (x0 + x1) / 2
+            txt = ""
+            for (bx0, btop, bx1, bbot), t in cells:
+                if bx0 <= cx <= bx1 and btop <= cy <= bbot:
+                    txt = t
+                    break
+            row.append(txt)
+        if any(row):
+            grid.append(row)
+    return grid
+
+
+# ---------------------------------------------------------------------------------------------
+# OCR
+
+def _tesseract_available() -> bool:
+    return shutil.which("tesseract") is not None
+
+
+def _long_runs(mask, length: int):
+    """Pixels lying in a horizontal run of at least `length` True pixels (row-wise)."""
+    import numpy as np
+
+    width = mask.shape[1]
+    if width < length:
+        return np.zeros_like(mask)
+    c = np.pad(np.cumsum(mask, axis=1, dtype=np.int32), ((0, 0), (1, 0)))
+    starts = (c[:, length:] - c[:, :-length]) == length
+    s = np.pad(starts.astype(np.int32), ((0, 0), (length - 1, 0)))
+    cs = np.pad(np.cumsum(s, axis=1), ((0, 0), (1, 0)))
+    return (cs[:, 1:] - np.pad(cs, ((0, 0), (length, 0)))[:, 1:width + 1]) > 0
+
+
+def _runs_of(flags) -> list[tuple[int, int]]:
+    """[start, end) of each run of True in a 1-D sequence, runs closer than 4 joined."""
+    out: list[list[int]] = []
+    for i, f in enumerate(flags):
+        if f:
+            if out and i - out[-1][1] <= 3:
+                out[-1][1] = i + 1
+            else:
+                out.append([i, i + 1])
+    return [(a, b) for a, b in out]
+
+
+def _tesseract_words(path: str, psm: str = "6", digits: bool = False
+                     ) -> list[tuple[tuple, int, int, int, int, str]]:
+    """Words of one image as (line key, left, top, width, height, text) from tesseract's TSV;
+    with `digits`, the English model restricted to number characters."""
+    lang = ["-l", "eng", "-c", "tessedit_char_whitelist=0123456789.-+"] if digits else ["-l", "chi_sim"]
+    proc = subprocess.run(["tesseract", path, "stdout", *lang, "--psm", psm, "tsv"],
+                          capture_output=True, timeout=OCR_PAGE_TIMEOUT,
+                          env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+    words = []
+    for r in proc.stdout.decode("utf-8", "replace").splitlines()[1:]:
+        f = r.split("\t")
+        if len(f) < 12 or f[0] != "5" or not f[11].strip():
+            continue
+        words.append(((int(f[2]), int(f[3]), int(f[4])), int(f[6]), int(f[7]), int(f[8]),
+                      int(f[9]), f[11].strip()))
+    return words
+
+
+def _join_words(words, tabs: bool = True) -> str:
+    """Words of one line, left to right; a wide gap becomes a TAB, CJK characters join tight."""
+    words = sorted(words, key=lambda w: w[1])
+    heights = sorted(w[4] for w in words)
+    h = heights[len(heights) // 2] or 10
+    s = words[0][5]
+    for prev, cur in zip(words, words[1:]):
+        gap = cur[1] - (prev[1] + prev[3])
+        if tabs and gap > 1.8 * h:
+            s += "\t"
+        elif gap > 0.45 * h and not (re.match(rf"[{_CJK}]", prev[5][-1]) and
+                                     re.match(rf"[{_CJK}]", cur[5][0])):
+            s += " "
+        s += cur[5]
+    return s
+
+
+def _read_cells(crops: list, path: str, digits: bool = False) -> dict[int, str]:
+    """Stack cell images into one strip, read it in one tesseract call, map words back."""
+    import numpy as np
+    from PIL import Image
+
+    gap = 24
+    width = max(cr.shape[1] for cr in crops) + 2 * gap
+    height = sum(cr.shape[0] + gap for cr in crops) + gap
+    strip = np.full((height, width), 255, dtype=np.uint8)
+    slots = []
+    y = gap
+    for cr in crops:
+        strip[y:y + cr.shape[0], gap:gap + cr.shape[1]] = cr
+        slots.append((y, y + cr.shape[0]))
+        y += cr.shape[0] + gap
+    Image.fromarray(strip).save(path)
+    return _read_slots(_tesseract_words(path, digits=digits), slots, gap)
+
+
+def _read_slots(words, slots, gap: int) -> dict[int, str]:
+    """Text of each stacked cell: words assigned by their vertical centre."""
+    by_slot: dict[int, list] = {}
+    for wd in words:
+        cy = wd[2] + wd[4] / 2
+        for i, (y0, y1) in enumerate(slots):
+            if y0 - gap / 2 <= cy < y1 + gap / 2:
+                by_slot.setdefault(i, []).append(wd)
+                break
+    out = {}
+    for i, ws in by_slot.items():
+        lines = [[wd for wd in ws if wd[0] == k] for k in dict.fromkeys(wd[0] for wd in ws)]
+        lines.sort(key=lambda ln: min(wd[2] for wd in ln))
+        out[i] = "".join(_join_words(ln, tabs=False) for ln in lines)
+    return out
+
+
+def _grid_rows(rules_h, rules_v) -> list[tuple[int, int, list[int]]]:
+    """Table rows found from the rules: (top, bottom, x of each vertical rule crossing the row)."""
+    h, w = rules_h.shape
+    lines = _runs_of(rules_h.sum(axis=1) > max(30, w // 25))
+    rows = []
+    for (a0, a1), (b0, b1) in zip(lines, lines[1:]):
+        top, bottom = a1, b0
+        if bottom - top < 12 or bottom - top > h // 3:
+            continue
+        band = rules_v[top + 2:bottom - 2, :]
+        if band.shape[0] == 0:
+            continue
+        xs = [(x0 + x1) // 2 for x0, x1 in _runs_of(band.mean(axis=0) > 0.45)]
+        if len(xs) >= 2:
+            rows.append((top, bottom, xs))
+    return rows
+
+
+def _ocr_image_file(path: str) -> str:
+    """OCR one page: ruled tables cell by cell (TAB-joined rows), the rest as lines.
+
+    Tesseract reads ruled tables badly (rules become '|', digits get swallowed, cells of one row
+    drift onto several lines). So rules are found as long dark runs and painted white; each table
+    row is cut at its vertical rules; blank cells are known blank from their pixels; the other
+    cells are stacked into one strip read in a single tesseract call and mapped back by position.
+    """
+    try:
+        import numpy as np
+        from PIL import Image
+        im = np.asarray(Image.open(path).convert("L"))
+    except Exception:
+        words = _tesseract_words(path)
+        return "\n".join(_join_words([w for w in words if w[0] == k])
+                         for k in dict.fromkeys(w[0] for w in words))
+    dark = im < 160
+    h, w = dark.shape
+    rules_h = _long_runs(dark, max(30, w // 25))
+    rules_v = _long_runs(dark.T, max(30, h // 50)).T
+    rules = rules_h | rules_v
+    rules = rules | np.roll(rules, 1, 0) | np.roll(rules, -1, 0) | np.roll(rules, 1, 1) | np.roll(rules, -1, 1)
+    clean = im.copy()
+    clean[rules] = 255
+    rows = _grid_rows(rules_h, rules_v)
+
+    # the page without its tables, read as ordinary lines
+    text_img = clean.copy()
+    for top, bottom, xs in rows:
+        text_img[max(0, top - 2):bottom + 2, max(0, xs[0] - 2):xs[-1] + 2] = 255
+    page_path = path + ".text.png"
+    Image.fromarray(text_img).save(page_path)
+    placed: list[tuple[int, str]] = []
+    words = _tesseract_words(page_path)
+    for key in dict.fromkeys(wd[0] for wd in words):
+        line = [wd for wd in words if wd[0] == key]
+        placed.append((min(wd[2] for wd in line), _join_words(line)))
+
+    # the table cells, stacked into one strip
+    cells = []            # (row index, column index, crop)
+    for r, (top, bottom, xs) in enumerate(rows):
+        for c, (x0, x1) in enumerate(zip(xs, xs[1:])):
+            crop = clean[top + 3:bottom - 2, x0 + 3:x1 - 2]
+            if crop.size and (crop < 160).sum() >= 12:
+                cells.append((r, c, crop))
+    texts: dict[tuple[int, int], str] = {}
+    if cells:
+        read = _read_cells([cr for _, _, cr in cells], path + ".cells.png")
+        # chi_sim takes a lone digit for a character (1 -> 村): cells that read as one or two
+        # characters, or without two CJK characters in a row, are read again as numbers only
+        unsure = [i for i, txt in read.items() if not _is_number(txt)
+                  and (len(txt) <= 2 or not re.search(rf"[{_CJK}]{{2}}", txt))]
+        unsure += [i for i in range(len(cells)) if i not in read]
+        if unsure:
+            again = _read_cells([cells[i][2] for i in unsure], path + ".digits.png", digits=True)
+            for j, i in enumerate(unsure):
+                if re.fullmatch(r"[-+]?\d[\d.]*", again.get(j, "")):
+                    read[i] = again[j]
+        for i, (r, c, _) in enumerate(cells):
+            texts[(r, c)] = read.get(i, "")
+    for r, (top, bottom, xs) in enumerate(rows):
+        row = [texts.get((r, c), "") for c in range(len(xs) - 1)]
+        if any(row):
+            placed.append((top, "\t".join(row)))
+    placed.sort(key=lambda p: p[0])
+    return "\n".join(t for _, t in placed)
+
+
+def _ocr_files(paths: list[str]) -> tuple[str, list[Problem]]:
+    """OCR pages in parallel, in page order, within OCR_BUDGET seconds overall."""
+    problems = []
+    deadline = time.monotonic() + OCR_BUDGET
+    with ThreadPoolExecutor(max_workers=OCR_WORKERS) as pool:
+        futures = [pool.submit(_ocr_image_file, p) for p in paths]
+        texts = []
+        for i, f in enumerate(futures):
+            try:
+                texts.append(f.result(timeout=max(0.1, deadline - time.monotonic())))
+            except TimeoutError:
+                for g in futures[i:]:
+                    g.cancel()
+                problems.append(Problem("truncated", f"OCR stopped after {i} of {len(paths)} "
+                                        f"pages (time limit {OCR_BUDGET}s)"))
+                break
+            except Exception as exc:
+                problems.append(Problem("ocr_failed", f"page {i + 1}: {exc}"))
+                texts.append("")
+    return "\n".join(t for t in texts if t), problems
+
+
+def _ocr_pdf(data: bytes, n_pages: int) -> Extracted:
+    """Render the first OCR_MAX_PAGES pages (pdfium, as pdfplumber does) and OCR them in parallel."""
+    if not _tesseract_available():
+        return Extracted(format="pdf", ocr=True, problems=[Problem(
+            "ocr_unavailable", "the PDF has no text layer and tesseract is not installed")])
+    try:
+        import pypdfium2 as pdfium
+    except ImportError:
+        return Extracted(format="pdf", ocr=True, problems=[Problem(
+            "ocr_unavailable", "the PDF has no text layer and pypdfium2 is not installed")])
+    problems = []
+    last = min(n_pages, OCR_MAX_PAGES)
+    if n_pages > OCR_MAX_PAGES:
+        problems.append(Problem("truncated", f"OCR read only the first {OCR_MAX_PAGES} of "
+                                f"{n_pages} pages"))
+    with tempfile.TemporaryDirectory(prefix="ogi-ocr-") as tmp:
+        paths = []
+        try:
+            pdf = pdfium.PdfDocument(data)
+            for i in range(last):
+                path = os.path.join(tmp, f"p{i + 1:03d}.png")
+                pdf[i].render(scale=OCR_DPI / 72, grayscale=True).to_pil().save(path)
+                paths.append(path)
+            pdf.close()
+        except Exception as exc:
+            problems.append(Problem("ocr_failed", f"rendering the PDF for OCR failed: {exc}"))
+        text, more = _ocr_files(paths)
+    return Extracted(format="pdf", text=_clean_ocr(text), ocr=True, problems=problems + more)
+
+
+def _clean_ocr(text: str) -> str:
+    return _CJK_SPACE.sub("", text)
+
+
+def _read_image(data: bytes, media_type: str | None) -> Extracted:
+    if not _tesseract_available():
+        return Extracted(format="image", ocr=True, problems=[Problem(
+            "ocr_unavailable", "tesseract is not installed; the image cannot be read")])
+    with tempfile.TemporaryDirectory(prefix="ogi-ocr-") as tmp:
+        path = os.path.join(tmp, "img")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        text, problems = _ocr_files([path])
+    return Extracted(format="image", text=_clean_ocr(text), ocr=True, problems=problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# DOCX
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+
+
+def _zip_guard(data: bytes) -> Problem | None:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except Exception as exc:
+        return Problem("corrupt", f"the file is not a readable zip/DOCX ({exc})")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNZIPPED:
+        return Problem("too_large", f"the DOCX unpacks to {total // 1048576} MB; refused "
+                       f"(limit {MAX_UNZIPPED // 1048576} MB)")
+    for i in infos:
+        if i.compress_size and i.file_size > 10 * 1024 * 1024 and i.file_size / i.compress_size > MAX_RATIO:
+            return Problem("too_large", f"the DOCX member {i.filename} is compressed "
+                           f"{i.file_size // max(1, i.compress_size)}:1; refused as a zip bomb")
+    return None
+
+
+def _read_docx(data: bytes, media_type: str | None, fmt: str = "docx") -> Extracted:
+    problem = _zip_guard(data)
+    if problem:
+        return Extracted(format=fmt, problems=[problem])
+    import docx
+
+    try:
+        d = docx.Document(io.BytesIO(data))
+    except Exception as exc:
+        return Extracted(format=fmt, problems=[Problem("corrupt", f"unreadable DOCX: {exc}")])
+    lines: list[str] = []
+    grids: list[list[list[str]]] = []
+    _docx_block(d.element.body, lines, grids)
+    title = None
+    try:
+        title = d.core_properties.title or None
+    except Exception:
+        pass
+    return Extracted(format=fmt, text="\n".join(lines), tables=grids, title=title)
+
+
+def _docx_para_text(p) -> str:
+    """A paragraph's own text (runs, hyperlinks, fields), not the text boxes it anchors."""
+    parts = []
+    for node in p.iter():
+        if node.tag in (_W + "txbxContent",):
+            continue
+        if node.tag == _W + "t" and not _inside(node, _W + "txbxContent", p) and \
+                not _inside(node, _MC + "Fallback", p):
+            parts.append(node.text or "")
+        elif node.tag == _W + "tab" and not _inside(node, _W + "txbxContent", p):
+            parts.append(" ")
+        elif node.tag in (_W + "br", _W + "cr") and not _inside(node, _W + "txbxContent", p):
+            parts.append("\n")
+    return "".join(parts)
+
+
+def _inside(node, tag: str, stop) -> bool:
+    p = node.getparent()
+    while p is not None and p is not stop:
+        if p.tag == tag:
+            return True
+        p = p.getparent()
+    return False
+
+
+def _docx_block(container, lines: list[str], grids: list) -> None:
+    for el in container:
+        if el.tag == _W + "p":
+            txt = _docx_para_text(el)
+            for part in txt.split("\n"):
+                if part.strip():
+                    lines.append(part.strip())
+            for box in el.iter(_W + "txbxContent"):
+                if not _inside(box, _MC + "Fallback", el):
+                    _docx_block(box, lines, grids)
+        elif el.tag == _W + "tbl":
+            if any(t is not el for t in el.iter(_W + "tbl")):
+                for tc in el.iter(_W + "tc"):      # layout table: read its cells as text
+                    if _nearest(tc, _W + "tbl") is el:
+                        _docx_block(tc, lines, grids)
+                continue
+            grid = _docx_grid(el)
+            if grid:
+                grids.append(grid)
+                lines.extend("\t".join(r) for r in grid)
+        elif el.tag in (_W + "sdt", _W + "sdtContent", _W + "customXml", _W + "smartTag"):
+            _docx_block(el if el.tag != _W + "sdt" else (el.find(_W + "sdtContent") or el),
+                        lines, grids)
+
+
+def _nearest(el, tag):
+    p = el.getparent()
+    while p is not None and p.tag != tag:
+        p = p.getparent()
+    return p
+
+
+def _docx_grid(tbl) -> list[list[str]]:
+    """Word table grid: gridSpan repeated across, vMerge continuation copies the cell above."""
+    grid: list[list[str]] = []
+    for tr in tbl.findall(_W + "tr"):
+        row: list[str] = []
+        col = 0
+        skip = tr.find(f"{_W}trPr/{_W}gridBefore")
+        if skip is not None:
+            n = int(skip.get(_W + "val", "0") or 0)
+            row.extend([""] * n)
+            col += n
+        for tc in tr.findall(_W + "tc"):
+            pr = tc.find(_W + "tcPr")
+            span = 1
+            vmerge = None
+            if pr is not None:
+                gs = pr.find(_W + "gridSpan")
+                if gs is not None:
+                    span = max(1, min(int(gs.get(_W + "val", "1") or 1), 100))
+                vm = pr.find(_W + "vMerge")
+                if vm is not None:
+                    vmerge = vm.get(_W + "val", "continue")
+            if vmerge == "continue" and grid and col < len(grid[-1]):
+                txt = grid[-1][col]
+            else:
+                txt = " ".join(" ".join(_docx_para_text(p) for p in tc.iter(_W + "p")).split())
+            row.extend([txt] * span)
+            col += span
+        if any(c.strip() for c in row):
+            grid.append(row)
+    return grid
+
+
+# ---------------------------------------------------------------------------------------------
+# DOC / WPS via LibreOffice
+
+def _read_converted(data: bytes, media_type: str | None, fmt: str) -> Extracted:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        return Extracted(format=fmt, problems=[Problem(
+            "converter_unavailable", f"LibreOffice (soffice) is needed to read {fmt.upper()} files")])
+    with tempfile.TemporaryDirectory(prefix="ogi-lo-") as tmp:
+        src = os.path.join(tmp, f"in.{fmt}")
+        with open(src, "wb") as fh:
+            fh.write(data)
+        profile = os.path.join(tmp, "profile")
+        cmd = [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+               "--convert-to", "docx", "--outdir", os.path.join(tmp, "out"), src]
+        try:
+            subprocess.run(cmd, capture_output=True, timeout=CONVERT_TIMEOUT, start_new_session=True)
+        except subprocess.TimeoutExpired:
+            return Extracted(format=fmt, problems=[Problem(
+                "convert_failed", f"LibreOffice took longer than {CONVERT_TIMEOUT}s")])
+        out = os.path.join(tmp, "out", "in.docx")
+        if not os.path.exists(out):
+            return Extracted(format=fmt, problems=[Problem(
+                "corrupt", f"LibreOffice could not convert the {fmt.upper()} file")])
+        with open(out, "rb") as fh:
+            converted = fh.read()
+    return _read_docx(converted, None, fmt=fmt)
+
+
+_READERS = {
+    "html": _read_html,
+    "txt": _read_txt,
+    "pdf": _read_pdf,
+    "docx": _read_docx,
+    "doc": lambda d, m: _read_converted(d, m, "doc"),
+    "wps": lambda d, m: _read_converted(d, m, "wps"),
+    "image": _read_image,
+}

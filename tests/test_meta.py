@@ -1,0 +1,159 @@
+"""Metadata: agency, year, dates, level/kind/region, template fallback, report or not."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from parsers import gazetteer
+from parsers.document import Extracted
+from parsers.extract import extract
+from parsers.meta import (agency_kind, looks_like_report, read_meta, read_year, signature_date,
+                          template_from_year)
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+
+
+def doc(text: str, **kw) -> Extracted:
+    return Extracted(format="txt", text=text, **kw)
+
+
+# --------------------------------------------------------------------------- gazetteer
+
+def test_gazetteer_county_gets_its_city():
+    d = gazetteer.lookup("定海区人民政府")
+    assert (d["province"], d["city"], d["county"], d["level"]) == ("浙江省", "舟山市", "定海区", "county")
+
+
+def test_gazetteer_municipality_has_no_city():
+    assert gazetteer.lookup("上海市人民政府办公厅")["city"] is None
+    d = gazetteer.lookup("黄浦区")
+    assert (d["province"], d["city"], d["level"]) == ("上海市", None, "county")
+
+
+def test_gazetteer_chain_and_ambiguity():
+    assert gazetteer.lookup("山东省青岛市市北区城管局")["county"] == "市北区"
+    assert gazetteer.lookup("鼓楼区人民政府") is None                   # several 鼓楼区
+    assert gazetteer.lookup("鼓楼区人民政府", context="江苏省南京市")["city"] == "南京市"
+    assert gazetteer.lookup("国家统计局") is None
+
+
+def test_gazetteer_zone_from_data_file():
+    d = gazetteer.lookup("雄安新区管委会")
+    assert d["province"] == "河北省" and d["level"] == "city"
+
+
+# --------------------------------------------------------------------------- agency
+
+@pytest.mark.parametrize("title,text,agency,level,kind", [
+    ("某某区2022年政府信息公开工作年度报告", "", None, None, None),
+    ("定海区2022年政府信息公开工作年度报告", "", "定海区人民政府", "county", "government"),
+    ("2022年定海区政府信息公开工作年度报告", "", "定海区人民政府", "county", "government"),
+    ("青岛市经济和信息化委2018年度政府信息公开工作报告", "特此报告。\n青岛市经济和信息化委员会\n2019年1月14日",
+     "青岛市经济和信息化委员会", "city", "department"),
+    ("2019年上海市人民政府办公厅政府信息公开工作年度报告", "", "上海市人民政府办公厅", "province",
+     "government"),
+    (None, "淄博市大数据局 2023 年政府信息公开 工作年度报告\n一、总体情况", "淄博市大数据局", "city",
+     "department"),
+    (None, "杭州市西湖区人民政府\n2023年度政府信息公开工作报告\n一、总体情况", "杭州市西湖区人民政府",
+     "county", "government"),
+    ("某某镇2023年政府信息公开工作年度报告", "", None, None, None),
+])
+def test_agency_from_title_and_text(title, text, agency, level, kind):
+    m = read_meta(doc(text, title=title))
+    if agency is None:
+        assert m["agency"] is None or gazetteer.lookup(m["agency"]) is None
+        return
+    assert m["agency"] == agency
+    assert m["admin_level"] == level
+    assert m["agency_kind"] == kind
+
+
+def test_township_level():
+    m = read_meta(doc("", title="杭州市西湖区转塘街道2023年政府信息公开工作年度报告"))
+    assert m["admin_level"] == "township"
+    assert m["agency"] == "杭州市西湖区转塘街道办事处" and m["agency_kind"] == "government"
+    m = read_meta(doc("", title="杭州市西湖区某某镇2023年政府信息公开工作年度报告"))
+    assert (m["agency"], m["admin_level"]) == ("杭州市西湖区某某镇人民政府", "township")
+
+
+def test_agency_from_prose_when_there_is_no_title():
+    text = ("一、总体情况\n2023年,市大数据局全面贯彻国家和省、市关于政务公开的部署。\n"
+            "(五)制定《青岛市大数据发展管理局政府网站管理办法》。")
+    m = read_meta(doc(text))
+    assert m["agency"] == "青岛市大数据发展管理局"
+    assert m["region"]["city"] == "青岛市" and m["year"] == 2023
+
+
+def test_kind():
+    assert agency_kind("某某区人民政府") == "government"
+    assert agency_kind("某某街道办事处") == "government"
+    assert agency_kind("某某市财政局") == "department"
+
+
+# --------------------------------------------------------------------------- year and dates
+
+def test_year_prefers_the_statistical_period_over_plans_and_comparisons():
+    text = ("本报告所列数据的统计期限为2022年1月1日至2022年12月31日。\n"
+            "五、存在的主要问题及改进情况\n2023年，我局将……与2021年相比增加2件。")
+    assert read_year("2023年政务公开工作要点", text, "2023-01-20") == 2022
+
+
+def test_year_with_pdf_spaces_and_from_title_and_date():
+    assert read_year(None, "统计期限自 2023 年 1 月 1 日起，至 2023 年 12 月 31 日止", None) == 2023
+    assert read_year("某局2021年度政府信息公开工作年度报告", "", None) == 2021
+    assert read_year(None, "没有年份的文字", "2020-01-15") == 2019
+
+
+def test_published_is_the_portal_date_else_signature():
+    m = read_meta(doc("发布日期 : 2019-01-17 来源 : 某委\n正文\n某委\n2019年1月14日"))
+    assert m["published"] == "2019-01-17" or m["published"] == "2019-01-14"
+    d = extract("标题: x\n发布时间: 2019-01-17 00:00\n正文\n某委\n2019年1月14日".encode(), filename="a.txt")
+    assert read_meta(d)["published"] == "2019-01-17"
+    assert read_meta(doc("正文\n某委\n二○一三年一月二十日"))["published"] == "2013-01-20"
+    assert read_meta(doc("正文，2023年3月1日召开会议。"))["published"] is None
+
+
+def test_signature_date_only_at_the_end():
+    assert signature_date("2020年1月2日\n" + "正文\n" * 20) is None
+
+
+# --------------------------------------------------------------------------- template and kind of page
+
+def test_template_fallback():
+    new = "一、总体情况\n三、收到和处理政府信息公开申请情况\n四、政府信息公开行政复议、行政诉讼情况"
+    assert template_from_year(2022, new) == "2021"
+    assert template_from_year(2020, new) == "2019"
+    assert template_from_year(2019, "一、概述\n二、主动公开政府信息情况") == "pre2019"
+    assert template_from_year(2017, new + "本年新制作数量") == "pre2019"
+    assert template_from_year(None, "无") is None
+
+
+def test_looks_like_report():
+    report = doc("一、总体情况\n二、主动公开政府信息情况\n三、收到和处理政府信息公开申请情况",
+                 title="某局2023年政府信息公开工作年度报告")
+    assert looks_like_report(report, {"tables": {"t2": False}})
+    budget = doc("一、部门主要职责\n二、部门预算表", title="某局2023年部门预算")
+    assert not looks_like_report(budget, {"tables": {}})
+    notice = doc("请各单位于1月31日前报送。", title="关于做好2023年政府信息公开工作年度报告编制工作的通知")
+    assert not looks_like_report(notice, {"tables": {}})
+
+
+# --------------------------------------------------------------------------- the shared corpus
+
+GOLD = sorted(SHARED.glob("gold/*.json")) if SHARED.exists() else []
+
+
+@pytest.mark.skipif(not GOLD, reason="shared corpus not available")
+@pytest.mark.parametrize("gold_path", [g for g in GOLD if "scan" not in g.name], ids=lambda p: p.stem)
+def test_meta_matches_gold(gold_path):
+    gold = json.loads(gold_path.read_text(encoding="utf-8"))
+    path = SHARED / gold["document"]
+    d = extract(path.read_bytes(), filename=path.name)
+    m = read_meta(d)
+    got = (m["agency"], m["year"], m["script"], m["published"], m["admin_level"],
+           m["region"]["province"], m["region"]["city"], m["agency_kind"])
+    want = (gold["agency"], gold["year"], gold["script"], gold["published"], gold["admin_level"],
+            gold["region"]["province"], gold["region"].get("city"), gold["agency_kind"])
+    assert got == want
