@@ -66,40 +66,36 @@ def cells_key(cells: dict | None) -> tuple:
     return tuple(sorted((k, round(float(v), 6)) for k, v in (cells or {}).items()))
 
 
-def split_versions(members: list[dict], url_history: dict[str, list[tuple[str, str]]],
-                   rank) -> list[list[dict]]:
+CORRECTION = re.compile(r"更正|修订|修正|更新版|修改版|勘误")
+
+
+def split_versions(members: list[dict], url_history: dict[str, list[tuple[str, str]]]) -> list[list[dict]]:
     """Group a report's documents into versions, oldest first.
 
-    members: documents of one report, each with sha256, record, urls, first_seen, first_run, sig.
-    url_history: url -> [(fetched_at, sha256)] in fetch order. rank: the canonical rank (smaller
-    is better). Copies with equal cells are one version; a body that replaced another at the same
-    URL, or different cells first seen in a later crawl, is a newer version. Differing copies from
-    one crawl are ordered by quality, so the best copy is the latest.
+    members: documents of one report, each with sha256, record, urls, first_seen, first_run.
+    url_history: url -> [(fetched_at, sha256)] in fetch order.
+    A new version starts with: new bytes at a URL we fetched before; or new table values first
+    seen in a later crawl; or a copy titled as a correction (更正/修订…) with new values. Copies
+    found together in one crawl that merely parse differently (a PDF and its page) stay one
+    version: the canonical rule picks the best of them.
     """
-    by_cells: dict[tuple, list[dict]] = {}
-    without_cells = []
-    for doc in members:
-        key = cells_key(doc["record"].get("cells"))
-        (by_cells.setdefault(key, []) if key else without_cells).append(doc)
     replaced = set()
     for history in url_history.values():
         shas = [sha for _, sha in history]
         replaced.update(newer for older, newer in zip(shas, shas[1:]) if older != newer)
-    versions = list(by_cells.values())
-    for doc in sorted(without_cells, key=lambda d: d["first_seen"] or ""):
-        if doc["sha256"] in replaced or not versions:
+    versions: list[list[dict]] = []
+    seen_cells: set[tuple] = set()
+    for doc in sorted(members, key=lambda d: (d.get("first_run") or 0, d["first_seen"] or "")):
+        key = cells_key(doc["record"].get("cells"))
+        title = (doc["record"].get("title") or "")
+        new_values = bool(key) and key not in seen_cells and bool(seen_cells)
+        later_run = bool(versions) and (doc.get("first_run") or 0) > max(d.get("first_run") or 0 for d in versions[-1])
+        if not versions or doc["sha256"] in replaced or (new_values and (later_run or CORRECTION.search(title))):
             versions.append([doc])
         else:
-            # A copy without tables (mirror, text page) belongs with the version it is closest to.
-            best = max(versions, key=lambda v: max(similarity(doc.get("sig"), d.get("sig")) for d in v))
-            best.append(doc)
-    by_quality = sorted(versions, key=lambda v: min(rank(d) for d in v))
-    quality = {id(v): i for i, v in enumerate(by_quality)}
-
-    def age(version):
-        newest_replacement = any(d["sha256"] in replaced for d in version)
-        return (min(d.get("first_run") or 0 for d in version), newest_replacement, -quality[id(version)])
-    versions.sort(key=age)
+            versions[-1].append(doc)
+        if key:
+            seen_cells.add(key)
     return versions
 
 

@@ -148,8 +148,7 @@ def rebuild(database) -> dict:
             database.execute(f"delete from {table}")
         for key, members in groups.items():
             member_urls = {u["url"] for d in members for u in d["urls"]}
-            versions = split_versions(members, {u: h for u, h in history.items() if u in member_urls},
-                                      canonical_rank)
+            versions = split_versions(members, {u: h for u, h in history.items() if u in member_urls})
             latest = sorted(versions[-1], key=canonical_rank)
             best, record = latest[0], latest[0]["record"]
             # Within the latest version, copies with more tables may exist in other formats.

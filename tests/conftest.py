@@ -54,8 +54,9 @@ def sample_portals():
 def sample_registry(sample_portals, tmp_path_factory) -> Path:
     from harvester import sample_portals as sp
     path = tmp_path_factory.mktemp("registry") / "portals.yaml"
-    path.write_text(yaml.safe_dump({"portals": sp.registry(sample_portals.base_url)}, allow_unicode=True),
-                    encoding="utf-8")
+    # Only name and start_url: the crawler must find everything else itself (no render hints).
+    rows = [{"name": r["name"], "start_url": r["start_url"]} for r in sp.registry(sample_portals.base_url)]
+    path.write_text(yaml.safe_dump({"portals": rows}, allow_unicode=True), encoding="utf-8")
     return path
 
 

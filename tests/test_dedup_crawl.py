@@ -116,12 +116,12 @@ def test_one_report_per_agency_and_year_across_guises_and_versions(site, tmp_pat
 
     # The agency revises its 2024 report in place: a new version, the old one kept.
     original = site.pages["/nb/202503/t2.html"][1]
-    revised = original.replace(b"</body>", b"<p>\xe6\x9b\xb4\xe6\xad\xa3</p></body>")
-    match = re.search(rb"(<td[^>]*>\s*)(\d+)(\s*</td>)", original[original.find("本年新收".encode()):])
+    # First number after the row label 本年新收…: the natural-person count of new requests.
+    match = re.search(rb"<td[^>]*>(?:\s|<p[^>]*>)*(\d+)(?:\s|</p>)*</td>", original[original.find("本年新收".encode()):])
     assert match
-    start = original.find("本年新收".encode()) + match.start(2)
-    old_value = int(match.group(2))
-    revised = original[:start] + str(old_value + 7).encode() + original[start + len(match.group(2)):]
+    start = original.find("本年新收".encode()) + match.start(1)
+    old_value = int(match.group(1))
+    revised = original[:start] + str(old_value + 7).encode() + original[start + len(match.group(1)):]
     site.put("/nb/202503/t2.html", revised)
     db = crawl(site, db_path, tmp_path)
     assert db["reports"].count == 4
