@@ -114,6 +114,7 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite_utils.Database(path)
     db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")     # WAL stays consistent; no fsync per page written
     db.execute("PRAGMA busy_timeout=30000")
     for name, spec in SCHEMA.items():
         table = db[name]

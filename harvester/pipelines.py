@@ -91,37 +91,52 @@ class StoreBodyPipeline(_Base):
         sha, rel = self.store.put(item.body)
         item.sha256 = sha
         stamp = item.fetched_at or dbmod.now()
-        existing = self.db["documents"].get(sha) if self.db["documents"].count_where("sha256 = ?", [sha]) else None
-        self.db["documents"].upsert({
-            "sha256": sha, "size": len(item.body), "media_type": item.media_type,
-            "first_fetched": existing["first_fetched"] if existing else stamp,
-            "last_fetched": stamp, "blob_path": rel}, pk="sha256")
-        self.db["fetches"].insert({"url": item.url, "sha256": sha, "status": item.status,
-                                   "run_id": self.spider.run_id, "fetched_at": stamp})
+        # One statement per row: first_* kept, last_* moved on (this runs once per fetched page).
+        self.db.execute(
+            "insert into documents (sha256, size, media_type, first_fetched, last_fetched, blob_path) "
+            "values (?, ?, ?, ?, ?, ?) on conflict(sha256) do update set last_fetched = excluded.last_fetched",
+            [sha, len(item.body), item.media_type, stamp, stamp, rel])
+        self.db.execute("insert into fetches (url, sha256, status, run_id, fetched_at) values (?, ?, ?, ?, ?)",
+                        [item.url, sha, item.status, self.spider.run_id, stamp])
         # The URL we asked for and every URL the redirects passed through all lead to this body.
         for url in [*item.redirect_urls, item.url]:
-            old = self.db["urls"].get(url) if self.db["urls"].count_where("url = ?", [url]) else None
-            self.db["urls"].upsert({
-                "url": url, "portal": item.portal, "kind": item.role, "status": item.status,
-                "sha256": sha, "referrer": item.referrer, "link_text": item.link_text,
-                "first_seen": old["first_seen"] if old else stamp, "last_seen": stamp,
-                "run_id": self.spider.run_id, "error": None}, pk="url")
+            self.db.execute(
+                "insert into urls (url, portal, kind, status, sha256, referrer, link_text, first_seen, last_seen, "
+                "run_id, error) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null) on conflict(url) do update set "
+                "portal = excluded.portal, kind = excluded.kind, status = excluded.status, sha256 = excluded.sha256, "
+                "referrer = excluded.referrer, link_text = excluded.link_text, last_seen = excluded.last_seen, "
+                "run_id = excluded.run_id, error = null",
+                [url, item.portal, item.role, item.status, sha, item.referrer, item.link_text, stamp, stamp,
+                 self.spider.run_id])
+        self.db.conn.commit()
         return item
 
 
+_IN_FLIGHT: dict[str, cf.Future] = {}
+
+
 class ParsePipeline(_Base):
+    """Parse each distinct body once, in a worker process. Off with OGI_PARSE_IN_CRAWL=False
+    (then `ogi reparse` parses the stored bytes later)."""
+
     async def process_item(self, item):
         if not isinstance(item, FetchedBody) or item.role not in PARSED_ROLES:
+            return item
+        if not self.crawler.settings.getbool("OGI_PARSE_IN_CRAWL", True):
             return item
         done = self.db.execute("select 1 from parses where sha256 = ? and parser_version = ?",
                                [item.sha256, PARSER_VERSION]).fetchone()
         if done:
             return item          # same bytes seen before under another URL: parsed once
         from harvester.parsing import safe_parse_bytes
-        pool = parse_pool(self.crawler.settings.getint("OGI_PARSE_WORKERS"))
-        future = pool.submit(safe_parse_bytes, item.body, item.filename, item.media_type)
+        future = _IN_FLIGHT.get(item.sha256)
+        if future is None:       # the same bytes arriving twice at once share one parse
+            pool = parse_pool(self.crawler.settings.getint("OGI_PARSE_WORKERS"))
+            future = _IN_FLIGHT[item.sha256] = pool.submit(safe_parse_bytes, item.body, item.filename,
+                                                          item.media_type)
+            future.add_done_callback(lambda _f, sha=item.sha256: _IN_FLIGHT.pop(sha, None))
         try:
-            item.record = await asyncio.wait_for(asyncio.wrap_future(future), timeout=300)
+            item.record = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout=300)
         except Exception as exc:  # worker crash or timeout: the document is kept, the error recorded
             item.record = {"errors": [{"kind": "parse_crash", "message": repr(exc)}], "is_report": False}
         return item

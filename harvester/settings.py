@@ -44,8 +44,8 @@ ITEM_PIPELINES = {
 
 # Browser rendering only for requests that ask for it (meta["playwright"]); plain HTTP otherwise.
 DOWNLOAD_HANDLERS = {
-    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
-    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "http": "harvester.browser.LazyPlaywrightDownloadHandler",
+    "https": "harvester.browser.LazyPlaywrightDownloadHandler",
 }
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
@@ -62,6 +62,7 @@ PLAYWRIGHT_MAX_CONTEXTS = 2
 OGI_DATA_DIR = "data"                     # blobs live under OGI_DATA_DIR/blobs
 OGI_DB_PATH = "data/ogi.db"
 OGI_PARSE_WORKERS = 2                     # parser processes, so parsing never stalls the crawl
+OGI_PARSE_IN_CRAWL = True                 # False: only store bodies; `ogi reparse` parses later
 OGI_MAX_LIST_DEPTH = 4                    # nested columns below the start page
 OGI_MAX_LIST_PAGES = 200                  # pages of one paginated list we are willing to walk
 OGI_RUN_ID = None
@@ -70,3 +71,5 @@ LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False            # no listening port per crawler
+LOGSTATS_INTERVAL = 60.0

@@ -7,13 +7,19 @@ from harvester.families import Link
 
 
 def links_in_html(response, selector) -> list[Link]:
+    """Every <a>/<area> with an href, its text (or its longer title attribute).
+
+    Walks the lxml tree directly: one parsel Selector per link would dominate a crawl's CPU."""
     found = []
-    for a in selector.css("a[href], area[href]"):
-        href = (a.attrib.get("href") or "").strip()
+    root = selector.root
+    if not hasattr(root, "iter"):
+        return found
+    for a in root.iter("a", "area"):
+        href = (a.get("href") or "").strip()
         if not href or href.startswith("#"):
             continue
-        text = " ".join(t.strip() for t in a.css("::text").getall() if t.strip())
-        title = (a.attrib.get("title") or "").strip()
+        text = " ".join(a.text_content().split()) if a.tag == "a" else (a.get("alt") or "")
+        title = (a.get("title") or "").strip()
         # Lists often truncate the text ("2023年政府信息公开…") and keep the full title attribute.
         if title and (len(title) > len(text) or not text):
             text = title
@@ -28,4 +34,4 @@ def links_in_html(response, selector) -> list[Link]:
 def discover(response):
     if not isinstance(response, HtmlResponse):
         return []
-    return links_in_html(response, response)
+    return links_in_html(response, response.selector)

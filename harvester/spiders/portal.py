@@ -113,10 +113,10 @@ class PortalSpider(scrapy.Spider):
         return not isinstance(response, TextResponse) or binary_type(response.body[:8]) is not None
 
     def _soft_404(self, response) -> bool:
-        if not isinstance(response, HtmlResponse):
-            return False
-        text = " ".join(response.css("title::text, body *::text").getall()[:200])
-        return len(response.body) < 20000 and bool(SOFT_404.search(text))
+        if not isinstance(response, HtmlResponse) or len(response.body) >= 20000:
+            return False          # a real article is long; only short pages can be soft 404s
+        text = response.xpath("normalize-space(concat(string(//title), ' ', string(//body)))").get() or ""
+        return bool(SOFT_404.search(text[:3000]))
 
     # ------------------------------------------------------------------ callbacks
     def parse_list(self, response, **_):

@@ -1,0 +1,33 @@
+"""Browser rendering that costs nothing until a page needs it.
+
+scrapy-playwright starts its Node driver when each crawler's engine starts. We run one crawler
+per portal, and most portals never need a browser, so the driver is started lazily, on the
+first request that asks for rendering (meta["playwright"]), and only in that crawler.
+"""
+from __future__ import annotations
+
+import asyncio
+
+from scrapy import signals
+from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+
+
+class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        for receiver in (getattr(self, "_maybe_launch_in_thread", None), getattr(self, "_engine_started", None)):
+            if receiver is not None:
+                crawler.signals.disconnect(receiver, signals.engine_started)
+        self._lazy_lock = asyncio.Lock()
+
+    async def _ensure_launched(self) -> None:
+        async with self._lazy_lock:
+            if getattr(self, "browser_provider", None) is None:
+                await self._maybe_future_from_coro(self._launch())
+
+    async def download_request(self, request, spider=None):
+        if request.meta.get("playwright"):
+            await self._ensure_launched()
+        if spider is None:
+            return await super().download_request(request)
+        return await super().download_request(request, spider)
