@@ -1,0 +1,45 @@
+"""The `ogi` command as users call it: help with defaults, parse on bad input, reparse."""
+import json
+
+import sqlite_utils
+
+from conftest import run_ogi
+
+
+def test_help_lists_every_command_and_the_defaults():
+    out = run_ogi("--help").stdout
+    for command in ("crawl", "parse", "reparse", "serve", "export", "demo", "bench"):
+        assert command in out
+    crawl_help = run_ogi("crawl", "--help").stdout
+    assert "data/portals.yaml" in crawl_help and "data/ogi.db" in crawl_help
+    assert "data/ogi.db" in run_ogi("serve", "--help").stdout
+
+
+def test_parse_gives_one_line_per_file_even_for_bad_input(tmp_path):
+    empty = tmp_path / "empty.pdf"
+    empty.write_bytes(b"")
+    truncated = tmp_path / "cut.pdf"
+    truncated.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\n")
+    page = tmp_path / "news.html"
+    page.write_text("<html><body><p>今天天气很好。</p></body></html>", encoding="utf-8")
+    missing = tmp_path / "missing.docx"
+    out = run_ogi("parse", "--json", empty, truncated, page, missing).stdout
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [l["file"] for l in lines] == [str(empty), str(truncated), str(page), str(missing)]
+    for line in lines:
+        assert line["errors"], line["file"]
+        assert line["cells"] == {} and not any(line["tables"].values())      # never invented zeros
+        assert all(e["kind"] and e["message"] for e in line["errors"])
+
+
+def test_reparse_rebuilds_the_same_reports_from_stored_bytes(crawled, tmp_path):
+    import shutil
+    copy = tmp_path / "data"
+    shutil.copytree(crawled["db"].parent, copy)
+    db_path = copy / crawled["db"].name
+    before = {(r["agency"], r["year"]) for r in sqlite_utils.Database(db_path).query("select agency, year from reports")}
+    sqlite_utils.Database(db_path).execute("delete from parses")
+    out = run_ogi("reparse", "--db", db_path).stdout
+    assert "re-parsed" in out
+    after = {(r["agency"], r["year"]) for r in sqlite_utils.Database(db_path).query("select agency, year from reports")}
+    assert after == before
