@@ -130,5 +130,16 @@ def bench_crawl(seconds):
     run(seconds)
 
 
+@bench.command("site")
+@click.option("--db", "db_path", default=None, type=click.Path(),
+              help="Database to time (default: a synthetic scale database under /tmp/ogi-bench).")
+@click.option("--build", "n_reports", default=0, help="(Re)build a synthetic database with this many reports.")
+@click.option("--repeat", default=3, help="Timings per page (the median is shown).")
+def bench_site_cmd(db_path, n_reports, repeat):
+    """Datasette response times on a national-scale synthetic database (target < 500 ms)."""
+    from harvester.bench_site import run
+    run(db_path, n_reports=n_reports, repeat=repeat)
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,579 @@
+"""The published site: derive what Datasette needs from the crawl database, then serve it read-only.
+
+`prepare(db_path)` (idempotent; the crawler calls it after every rebuild) adds to the database:
+  - `cell_labels`: every cell of the 2021 and 2019 formats with its Chinese labels and unit (from the codebook);
+  - wide tables `t2_2021`, `t2_2019` (one row per report), `t3` (one row per report and row, seven applicant
+    columns), `t4` (one row per report, 15 columns) and `report_figures` (the totals most stories need),
+    materialised from the long `cells` table so that 250 000 reports stay fast;
+  - `reports.has_failed_identity` (facet) and the indexes the facets and canned queries use;
+  - `reports_zh`, a view of `reports` with Chinese column names;
+  - `reports_fts`: full-text index over title, agency, region and each section (columns s1..s6, sx).
+    SQLite's tokenizers do not segment Chinese, so every run of CJK characters is indexed as overlapping
+    character bigrams (行政复议 -> 行政 政复 复议) with the unicode61 tokenizer, and a query word becomes the
+    phrase of its bigrams. That is an exact substring match for words of 2, 3, 4 or more characters, with no
+    dictionary to miss names. The served site overrides Datasette's `escape_fts()` SQL function with
+    `zh_fts()` (see `site_plugin.py`), so the ordinary table search box works on Chinese too.
+`serve(db_path, port, host)` prepares if needed and runs Datasette (immutable) with the generated metadata,
+templates and the `site_plugin` (report pages, original-file route).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+from harvester import site_metadata as sm
+
+SITE_VERSION = "6"  # bump when the derived objects change shape
+PLUGIN_NAME = "ogi-site"
+HERE = Path(__file__).resolve().parent
+
+SECTION_COLUMNS = ["s1", "s2", "s3", "s4", "s5", "s6"]
+FTS_COLUMNS = ["title", "agency", "region"] + SECTION_COLUMNS + ["sx"]
+
+# ------------------------------------------------------------------------------------------------------
+# Chinese full-text: bigram index and query rewriting
+
+_CJK = r"\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
+_RUN_RE = re.compile(rf"[{_CJK}]+|[0-9A-Za-z\u00c0-\u024f]+")
+_CJK_RE = re.compile(rf"^[{_CJK}]+$")
+# Between two runs of text the index holds this token (a private-use character no query can produce), so a
+# phrase never matches across punctuation, spaces or a change of script.
+RUN_BREAK = "\ue000"
+
+
+_GLOSS_RE = re.compile(r"(?<=[\u3400-\u9fff])\([a-zA-Z\u00e0-\u01dc\u0101-\u016b]{1,7}\)")
+_t2s = None
+
+
+def normalise(text: str) -> str:
+    """What both the index and the queries see: pinyin glosses of mirrors removed (數(shù)據(jù) -> 數據),
+    traditional characters converted to simplified (OpenCC), so 复议 also finds a mirror's 復議."""
+    global _t2s
+    text = _GLOSS_RE.sub("", text)
+    if _t2s is None:
+        try:
+            import opencc
+            _t2s = opencc.OpenCC("t2s").convert
+        except Exception:  # OpenCC missing: search still works on the characters as written
+            _t2s = str
+    return _t2s(text)
+
+
+def bigram_text(text: str | None) -> str:
+    """Text as tokens for the unicode61 tokenizer.
+
+    A CJK run becomes its overlapping bigrams plus its last character (行政复议 -> 行政 政复 复议 议), so a
+    query of n >= 2 characters is the phrase of its bigrams and a 1-character query a prefix query; other
+    words (digits, Latin) stay whole and lower-cased. Runs are separated by RUN_BREAK.
+    """
+    if not text:
+        return ""
+    out: list[str] = []
+    for run in _RUN_RE.findall(normalise(text)):
+        if out:
+            out.append(RUN_BREAK)
+        if _CJK_RE.match(run):
+            out.extend(run[i:i + 2] for i in range(len(run) - 1))
+            out.append(run[-1])
+        else:
+            out.append(run.lower())
+    return " ".join(out)
+
+
+def _term_query(term: str) -> str | None:
+    parts = []
+    for run in _RUN_RE.findall(normalise(term)):
+        if _CJK_RE.match(run):
+            if len(run) == 1:
+                parts.append(f'"{run}"*')  # a single character: any bigram that starts with it
+            else:
+                parts.append('"' + " ".join(run[i:i + 2] for i in range(len(run) - 1)) + '"')
+        else:
+            parts.append(f'"{run.lower()}"')
+    return " ".join(parts) if parts else None
+
+
+def zh_fts(query: str | None) -> str:
+    """A user's search words as an FTS5 query over the bigram index (safe: no FTS syntax passes through).
+
+    Whitespace-separated words must all match (AND); a Chinese word matches as an exact substring.
+    A query that contains nothing searchable returns a phrase that matches nothing.
+    """
+    if query is None:
+        return '""'
+    pieces = [p for p in (_term_query(t) for t in str(query).split()) if p]
+    return " ".join(pieces) if pieces else '"\ue001"'  # a token never indexed: matches nothing
+
+
+def zh_fts_in(section: str | None, query: str | None) -> str:
+    """As `zh_fts`, restricted to one section column of `reports_fts`."""
+    col = f"s{section}" if f"s{section}" in SECTION_COLUMNS else "sx"
+    return "{%s} : (%s)" % (col, zh_fts(query))
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    conn.create_function("zh_fts", 1, zh_fts, deterministic=True)
+    conn.create_function("zh_fts_in", 2, zh_fts_in, deterministic=True)
+    conn.create_function("escape_fts", 1, zh_fts, deterministic=True)
+
+
+# ------------------------------------------------------------------------------------------------------
+# prepare
+
+REPORT_INDEXES = [["province"], ["city"], ["admin_level"], ["year"], ["template"], ["agency_kind"],
+                  ["format"], ["parse_status"], ["has_failed_identity"], ["agency", "year", "province", "city"],
+                  ["n_checks_failed"], ["year", "template"], ["province", "year"]]
+COMMON = ["agency", "year", "template", "province", "city", "admin_level", "agency_kind"]
+
+
+def _fingerprint(conn: sqlite3.Connection) -> str:
+    """Cheap summary of the inputs; `prepare` is skipped when it has not changed."""
+    parts = [SITE_VERSION]
+    for sql in ("select count(*), max(rowid), max(last_seen), total(n_checks_failed), total(year) from reports",
+                "select count(*), max(rowid) from cells",
+                "select count(*), max(rowid), total(length(text)) from sections",
+                "select count(*), max(rowid) from sightings",
+                "select count(*) from checks_failed"):
+        try:
+            parts.append(repr(conn.execute(sql).fetchone()))
+        except sqlite3.Error as exc:
+            parts.append(str(exc))
+    parts.append(hashlib.sha256(json.dumps(sm.cell_labels(), ensure_ascii=False).encode()).hexdigest())
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def needs_prepare(db_path: str | Path) -> bool:
+    conn = sqlite3.connect(db_path)
+    try:
+        try:
+            row = conn.execute("select fingerprint from site_build").fetchone()
+        except sqlite3.Error:
+            return True
+        return not row or row[0] != _fingerprint(conn)
+    finally:
+        conn.close()
+
+
+def _case_columns(cells: list[dict]) -> str:
+    return ",\n".join(
+        f"max(case when c.cell_id = '{d['cell_id']}' then c.value end) as [{d['wide_column']}]" for d in cells)
+
+
+def _common_select(alias: str = "r") -> str:
+    return ", ".join(f"{alias}.{c}" for c in COMMON)
+
+
+def prepare(db_path: str | Path, *, force: bool = False, verbose: bool = False) -> str:
+    """Build every derived object the site needs. Idempotent; skipped when the inputs have not changed."""
+    from harvester.db import open_db
+
+    t0 = time.time()
+    open_db(db_path).conn.close()  # every base table exists, even in an empty database
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    register_functions(conn)
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA cache_size=-400000")
+    fp = _fingerprint(conn)
+    if not force:
+        try:
+            row = conn.execute("select fingerprint from site_build").fetchone()
+            if row and row[0] == fp:
+                conn.close()
+                return f"site already prepared ({db_path})"
+        except sqlite3.Error:
+            pass
+
+    def log(msg):
+        if verbose:
+            print(f"[prepare {time.time() - t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    conn.execute("BEGIN")
+    # reports: facet column and indexes
+    cols = [r[1] for r in conn.execute("PRAGMA table_info(reports)")]
+    if "has_failed_identity" not in cols:
+        conn.execute("ALTER TABLE reports ADD COLUMN has_failed_identity INTEGER")
+    conn.execute("""UPDATE reports SET has_failed_identity =
+        CASE WHEN coalesce(n_checks_failed, 0) > 0
+               OR (coalesce(checks_failed, '') NOT IN ('', '[]', 'null'))
+               OR EXISTS (SELECT 1 FROM checks_failed f WHERE f.report_id = reports.id)
+             THEN 1 ELSE 0 END""")
+    for columns in REPORT_INDEXES:
+        name = "idx_reports_" + "_".join(columns)
+        conn.execute(f"CREATE INDEX IF NOT EXISTS [{name}] ON reports ({', '.join(columns)})")
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_sections_section ON sections (section)")
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_sightings_report ON sightings (report_id)")
+    for col in ("role", "format", "portal"):
+        conn.execute(f"CREATE INDEX IF NOT EXISTS idx_sightings_{col} ON sightings ({col})")
+    conn.execute("DROP INDEX IF EXISTS idx_reports_agency_year")
+    # Every facet column of `reports`, in the order of the metadata: site_plugin.BatchedColumnFacet counts
+    # a search's facets from this covering index in one pass.
+    conn.execute("DROP INDEX IF EXISTS idx_reports_facets")
+    conn.execute("CREATE INDEX idx_reports_facets ON reports (" + ", ".join(sm.report_facets()) + ")")
+    # canned queries `missing_tables` and `tables_not_adding_up` (partial index: same WHERE as the query)
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_reports_missing_tables ON reports (year DESC, agency) "
+                 "WHERE template in ('2019', '2021') and (coalesce(t2, 0) = 0 or coalesce(t3, 0) = 0 "
+                 "or coalesce(t4, 0) = 0)")
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_reports_failing ON reports "
+                 "(has_failed_identity, n_checks_failed DESC, year DESC)")
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_checks_failed_report ON checks_failed (report_id)")
+    log("reports indexed")
+
+    # cell labels from the codebook
+    conn.execute("DROP TABLE IF EXISTS cell_labels")
+    label_cols = ["template", "cell_id", "tbl", "row", "col", "caption", "group_label", "row_label",
+                  "col_label", "unit", "ord", "row_ord", "wide_column", "label_zh", "label_en"]
+    conn.execute("CREATE TABLE cell_labels (template TEXT, cell_id TEXT, tbl TEXT, row TEXT, col TEXT, "
+                 "caption TEXT, group_label TEXT, row_label TEXT, col_label TEXT, unit TEXT, ord INTEGER, "
+                 "row_ord INTEGER, wide_column TEXT, label_zh TEXT, label_en TEXT, PRIMARY KEY (template, cell_id))")
+    conn.executemany(f"INSERT INTO cell_labels VALUES ({', '.join('?' * len(label_cols))})",
+                     [[d[c] for c in label_cols] for d in sm.cell_labels()])
+    # t3 row labels (union of both templates) for the long-to-wide join
+    conn.execute("DROP TABLE IF EXISTS temp.t3_rows")
+    conn.execute("CREATE TEMP TABLE t3_rows (template TEXT, row TEXT, row_ord INTEGER, row_group TEXT, "
+                 "row_label TEXT, PRIMARY KEY (template, row))")
+    all_rows = {r["id"]: r for r in sm.t3_all_rows()}
+    for template in ("2021", "2019"):
+        for r in sm.t3_rows(template):
+            conn.execute("INSERT INTO t3_rows VALUES (?, ?, ?, ?, ?)",
+                         (template, r["id"], all_rows[r["id"]]["ord"], r["group"], r["label"]))
+
+    # wide tables
+    for template in ("2021", "2019"):
+        name = f"t2_{template}"
+        conn.execute(f"DROP TABLE IF EXISTS {name}")
+        conn.execute(f"""CREATE TABLE {name} AS
+            SELECT r.id AS report_id, {_common_select()},
+            {_case_columns(sm.labels_for(template, 't2'))}
+            FROM reports r JOIN cells c ON c.report_id = r.id AND c.cell_id >= 't2.' AND c.cell_id < 't2/'
+            WHERE r.template = '{template}'
+            GROUP BY r.id""")
+        conn.execute(f"CREATE UNIQUE INDEX idx_{name}_report ON {name} (report_id)")
+        for col in ("year", "province", "admin_level"):
+            conn.execute(f"CREATE INDEX idx_{name}_{col} ON {name} ({col})")
+    log("t2 built")
+    conn.execute("DROP TABLE IF EXISTS t4")
+    conn.execute(f"""CREATE TABLE t4 AS
+        SELECT r.id AS report_id, {_common_select()},
+        {_case_columns(sm.labels_for('2021', 't4'))}
+        FROM reports r JOIN cells c ON c.report_id = r.id AND c.cell_id >= 't4.' AND c.cell_id < 't4/'
+        GROUP BY r.id""")
+    conn.execute("CREATE UNIQUE INDEX idx_t4_report ON t4 (report_id)")
+    for col in ("year", "province", "admin_level"):
+        conn.execute(f"CREATE INDEX idx_t4_{col} ON t4 ({col})")
+    conn.execute("CREATE INDEX idx_t4_lost ON t4 (reconsideration_corrected, litigation_direct_corrected, "
+                 "litigation_after_corrected)")
+    log("t4 built")
+    _build_t3(conn)
+    conn.execute("CREATE UNIQUE INDEX idx_t3_report_row ON t3 (report_id, row)")
+    for col in ("row", "year", "province", "template"):
+        conn.execute(f"CREATE INDEX idx_t3_{col} ON t3 ({col})")
+    conn.execute("CREATE INDEX idx_t3_row_label ON t3 (row_label)")
+    log("t3 built")
+
+    # key figures per report
+    def tot(rows):
+        return " + ".join(f"coalesce(max(case when t.row = '{r}' then t.total end), 0)" for r in rows)
+
+    def one(row):
+        return f"max(case when t.row = '{row}' then t.total end)"
+
+    denied = [r for r in sm.result_rows("2021") if r.startswith("denied_")]
+    unable = [r for r in sm.result_rows("2021") if r.startswith("unable_")]
+    rejected = [r for r in sm.result_rows("2021") if r.startswith("rejected_")]
+    other = [r for r in sm.result_rows("2021") + sm.result_rows("2019") if r.startswith("other")]
+    conn.execute("DROP TABLE IF EXISTS report_figures")
+    conn.execute(f"""CREATE TABLE report_figures AS
+        SELECT r.id AS report_id, {_common_select()},
+            CASE WHEN count(t.row) > 0 THEN {one('new_received')} END AS requests_new,
+            CASE WHEN count(t.row) > 0 THEN {one('carried_over')} END AS requests_carried_over,
+            CASE WHEN count(t.row) > 0 THEN {one('results_total')} END AS results_total,
+            CASE WHEN count(t.row) > 0 THEN {one('granted')} END AS granted,
+            CASE WHEN count(t.row) > 0 THEN {one('partial')} END AS partial,
+            CASE WHEN count(t.row) > 0 THEN {tot(denied)} END AS denied,
+            CASE WHEN count(t.row) > 0 THEN {one('unable_not_held')} END AS not_held,
+            CASE WHEN count(t.row) > 0 THEN {tot(unable)} END AS unable,
+            CASE WHEN count(t.row) > 0 THEN {tot(rejected)} END AS rejected,
+            CASE WHEN count(t.row) > 0 THEN {tot(other)} END AS other_handling,
+            CASE WHEN count(t.row) > 0 THEN {one('carried_forward')} END AS carried_forward,
+            f.reconsideration_total, f.reconsideration_corrected,
+            f.litigation_direct_total + f.litigation_after_total AS litigation_total,
+            f.litigation_direct_corrected + f.litigation_after_corrected AS litigation_corrected,
+            r.n_checks_failed
+        FROM reports r LEFT JOIN t3 t ON t.report_id = r.id LEFT JOIN t4 f ON f.report_id = r.id
+        GROUP BY r.id""")
+    conn.execute("CREATE UNIQUE INDEX idx_report_figures_report ON report_figures (report_id)")
+    for col in ("year", "province", "agency", "admin_level", "agency_kind", "template"):
+        conn.execute(f"CREATE INDEX idx_report_figures_{col} ON report_figures ({col})")
+    conn.execute("CREATE INDEX idx_report_figures_province_year ON report_figures (province, year, results_total, denied, not_held)")
+    conn.execute("CREATE INDEX idx_report_figures_agency_req ON report_figures (agency, province, agency_kind, requests_new)")
+    log("report_figures built")
+
+    # reports with Chinese column names
+    conn.execute("DROP VIEW IF EXISTS reports_zh")
+    zh = sm.REPORTS_ZH
+    conn.execute("CREATE VIEW reports_zh AS SELECT " + ", ".join(f"{a} AS [{b}]" for a, b in zh) + " FROM reports")
+
+    # coverage, computed from the data (the home page and the `coverage` query read these)
+    conn.execute("DROP TABLE IF EXISTS coverage")
+    conn.execute("""CREATE TABLE coverage AS
+        SELECT year, template, count(*) AS reports, count(DISTINCT agency) AS agencies,
+               count(DISTINCT province) AS provinces, sum(t3) AS with_t3,
+               sum(has_failed_identity) AS failing, sum(ocr) AS ocr
+        FROM reports GROUP BY year, template ORDER BY year DESC, template""")
+    conn.execute("DROP TABLE IF EXISTS coverage_totals")
+    conn.execute("""CREATE TABLE coverage_totals AS
+        SELECT count(*) AS reports, count(DISTINCT agency) AS agencies, count(DISTINCT province) AS provinces,
+               min(year) AS first_year, max(year) AS last_year, sum(t3) AS with_t3,
+               sum(has_failed_identity) AS failing, sum(ocr) AS ocr,
+               (SELECT count(*) FROM sightings) AS urls,
+               (SELECT count(*) FROM documents) AS documents,
+               (SELECT group_concat(admin_level || ':' || n, ';') FROM
+                  (SELECT coalesce(admin_level, '') AS admin_level, count(*) AS n FROM reports
+                   GROUP BY admin_level ORDER BY n DESC)) AS by_level
+        FROM reports""")
+    log("coverage built")
+
+    # full-text index
+    conn.execute("DROP TABLE IF EXISTS reports_fts")
+    conn.execute(f"CREATE VIRTUAL TABLE reports_fts USING fts5({', '.join(FTS_COLUMNS)}, content='', "
+                 "tokenize='unicode61 remove_diacritics 2')")
+    _fill_fts(conn)
+    log("fts built")
+
+    # Row counts of every table: the served database is immutable, so Datasette can use them as its
+    # inspect data instead of counting 30 million cells on every page view.
+    counts = {name: conn.execute(f"SELECT count(*) FROM [{name}]").fetchone()[0] for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").fetchall()}
+    conn.execute("DROP TABLE IF EXISTS site_build")
+    conn.execute("CREATE TABLE site_build (fingerprint TEXT, version TEXT, built TEXT, seconds REAL, counts TEXT)")
+    conn.execute("INSERT INTO site_build VALUES (?, ?, datetime('now'), ?, ?)",
+                 (fp, SITE_VERSION, time.time() - t0, json.dumps(counts)))
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA analysis_limit=2000")
+    conn.execute("ANALYZE")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # immutable readers ignore the WAL: fold it in
+    n = conn.execute("select count(*) from reports").fetchone()[0]
+    conn.close()
+    log("done")
+    return f"site prepared: {n} reports in {time.time() - t0:.1f}s ({db_path})"
+
+
+def _build_t3(conn: sqlite3.Connection, batch: int = 50_000) -> None:
+    """Table 3 long -> one row per report and row (7 columns), in the printed row order.
+
+    In SQL when every cell has its tbl/row/col filled in (the usual case); otherwise streamed through
+    Python, reading row and column from the cell id.
+    """
+    incomplete = conn.execute("SELECT EXISTS (SELECT 1 FROM cells WHERE tbl IS NULL OR row IS NULL OR col IS NULL "
+                              "OR (tbl = 't3' AND cell_id NOT LIKE 't3.%'))").fetchone()[0]
+    if not incomplete:
+        _build_t3_sql(conn)
+    else:
+        _build_t3_python(conn, batch)
+
+
+T3_TYPES = ("report_id TEXT, agency TEXT, year INTEGER, template TEXT, province TEXT, city TEXT, admin_level TEXT, "
+            "agency_kind TEXT, row TEXT, row_ord INTEGER, row_group TEXT, row_label TEXT, "
+            + ", ".join(f"[{c}] REAL" for c in sm.T3_COLUMNS))
+
+
+def _build_t3_sql(conn: sqlite3.Connection) -> None:
+    cols = sm.T3_COLUMNS
+    conn.execute("DROP TABLE IF EXISTS temp.t3_pivot")
+    conn.execute("CREATE TEMP TABLE t3_pivot AS SELECT report_id, row, "
+                 + ", ".join(f"max(CASE WHEN col = '{c}' THEN value END) AS [{c}]" for c in cols)
+                 + " FROM cells WHERE tbl = 't3' GROUP BY report_id, row")
+    conn.execute("DROP TABLE IF EXISTS t3")
+    conn.execute(f"CREATE TABLE t3 ({T3_TYPES})")
+    lab = "coalesce(l.{0}, l21.{0}, l19.{0})"
+    conn.execute(f"""INSERT INTO t3
+        SELECT p.report_id, {_common_select()}, p.row, {lab.format('row_ord')}, {lab.format('row_group')},
+               {lab.format('row_label')}, {', '.join('p.[' + c + ']' for c in cols)}
+        FROM t3_pivot p JOIN reports r ON r.id = p.report_id
+        LEFT JOIN t3_rows l ON l.template = r.template AND l.row = p.row
+        LEFT JOIN t3_rows l21 ON l21.template = '2021' AND l21.row = p.row
+        LEFT JOIN t3_rows l19 ON l19.template = '2019' AND l19.row = p.row
+        ORDER BY r.rowid, {lab.format('row_ord')}""")
+    conn.execute("DROP TABLE temp.t3_pivot")
+
+
+def _build_t3_python(conn: sqlite3.Connection, batch: int = 50_000) -> None:
+    labels = {(r[0], r[1]): r[2:] for r in conn.execute(
+        "select template, row, row_ord, row_group, row_label from t3_rows")}
+    fallback = {row: lab for (tpl, row), lab in sorted(labels.items(), reverse=True)}
+    cols = sm.T3_COLUMNS
+    col_index = {c: i for i, c in enumerate(cols)}
+    info = {r[0]: r[1:] for r in conn.execute(f"SELECT r.id, {_common_select()} FROM reports r")}
+    conn.execute("DROP TABLE IF EXISTS t3")
+    conn.execute(f"CREATE TABLE t3 ({T3_TYPES})")
+    insert = f"INSERT INTO t3 VALUES ({', '.join('?' * (12 + len(cols)))})"
+    row_sql = "coalesce(c.row, substr(c.cell_id, 4, instr(substr(c.cell_id, 4), '.') - 1))"
+    col_sql = "coalesce(c.col, substr(c.cell_id, 4 + instr(substr(c.cell_id, 4), '.')))"
+    out: list[list] = []
+    pending: dict[str, list] = {}
+
+    def flush(report_id):
+        head = info.get(report_id)
+        if head is None:  # cells of a report that no longer exists
+            return
+        rows = []
+        for row, values in pending.items():
+            lab = labels.get((head[2], row)) or fallback.get(row) or (None, None, None)
+            rows.append([report_id, *head, row, *lab, *values])
+        rows.sort(key=lambda r: (r[9] is None, r[9] or 0))
+        out.extend(rows)
+
+    # Fast path: one sequential pass over cells in storage order (cells are written report by report).
+    # If a report's cells turn out not to be contiguous, start again in index order.
+    fast = ("SELECT c.report_id, c.row, c.col, c.value, c.cell_id, c.tbl = 't3' AND c.row IS NOT NULL "
+            "AND c.col IS NOT NULL FROM cells c WHERE c.tbl = 't3' OR c.tbl IS NULL OR c.row IS NULL "
+            "OR c.col IS NULL", True)
+    ordered = (f"SELECT c.report_id, {row_sql}, {col_sql}, c.value, c.cell_id, 1 "
+               "FROM reports r JOIN cells c ON c.report_id = r.id AND c.cell_id >= 't3.' AND c.cell_id < 't3/' "
+               "ORDER BY r.rowid, c.cell_id", False)
+    for sql, check in (fast, ordered):
+        conn.execute("DELETE FROM t3")
+        out.clear()
+        pending, current, seen, ok = {}, None, set(), True
+        for rid, row, col, value, cid, clean in conn.cursor().execute(sql):
+            if not clean:  # tbl/row/col not filled in: read them from the cell id
+                parts = cid.split(".")
+                if len(parts) != 3 or parts[0] != "t3":
+                    continue
+                row, col = parts[1], parts[2]
+            if rid != current:
+                if current is not None:
+                    flush(current)
+                    if len(out) >= batch:
+                        conn.executemany(insert, out)
+                        out.clear()
+                if check:
+                    if rid in seen:
+                        ok = False
+                        break
+                    seen.add(rid)
+                current, pending = rid, {}
+            values = pending.get(row)
+            if values is None:
+                values = pending[row] = [None] * len(cols)
+            i = col_index.get(col)
+            if i is not None:
+                values[i] = value
+        if ok:
+            break
+    if current is not None:
+        flush(current)
+    if out:
+        conn.executemany(insert, out)
+
+
+def _fill_fts(conn: sqlite3.Connection, batch: int = 5000) -> None:
+    rows = conn.cursor().execute(
+        """SELECT r.rowid, r.title, r.agency,
+                  coalesce(r.province, '') || ' ' || coalesce(r.city, '') || ' ' || coalesce(r.county, '') || ' '
+                  || coalesce(r.township, ''),
+                  (SELECT json_group_object(coalesce(s.section, ''), coalesce(s.heading, '') || ' ' || coalesce(s.text, ''))
+                   FROM sections s WHERE s.report_id = r.id)
+           FROM reports r""")
+    insert = f"INSERT INTO reports_fts (rowid, {', '.join(FTS_COLUMNS)}) VALUES ({', '.join('?' * (len(FTS_COLUMNS) + 1))})"
+    buf = []
+    for rowid, title, agency, region, sections in rows:
+        secs = json.loads(sections) if sections else {}
+        cols = {c: [] for c in SECTION_COLUMNS + ["sx"]}
+        for key, text in secs.items():
+            col = f"s{key}" if f"s{key}" in cols else "sx"
+            cols[col].append(text)
+        buf.append([rowid, bigram_text(title), bigram_text(agency), bigram_text(region)]
+                   + [bigram_text("\n".join(cols[c])) for c in SECTION_COLUMNS + ["sx"]])
+        if len(buf) >= batch:
+            conn.executemany(insert, buf)
+            buf.clear()
+    if buf:
+        conn.executemany(insert, buf)
+
+
+# ------------------------------------------------------------------------------------------------------
+# serve
+
+def data_dir_for(db_path: str | Path) -> Path:
+    """Where the blob store lives: the database's own directory (data/ogi.db -> data/blobs/...)."""
+    return Path(db_path).resolve().parent
+
+
+def make_datasette(db_path: str | Path, *, blob_root: str | Path | None = None):
+    """A configured Datasette instance (used by `serve`, the tests and the benchmark)."""
+    from datasette.app import Datasette
+    from datasette.plugins import pm
+
+    from harvester import site_plugin
+
+    db_path = Path(db_path).resolve()
+    name = db_path.stem
+    metadata = sm.build_metadata(name, blob_root=str(blob_root or data_dir_for(db_path)))
+    if not pm.is_registered(site_plugin):
+        pm.register(site_plugin, name="ogi_site")
+    # All facets of a page in one query (see site_plugin.BatchedColumnFacet) instead of one query each.
+    default_facets = pm.get_plugin("datasette.facets")
+    if default_facets is not None:
+        pm.unregister(default_facets)
+    if pm.get_plugin("ogi_site_facets") is None:
+        pm.register(site_plugin.FacetClasses, name="ogi_site_facets")
+    return Datasette(
+        files=[], immutables=[str(db_path)], metadata=metadata, inspect_data=_inspect_data(db_path),
+        template_dir=str(HERE / "templates"),
+        static_mounts=[("ogi-static", str(HERE / "static"))],
+        settings={"suggest_facets": False, "facet_time_limit_ms": 800, "sql_time_limit_ms": 5000,
+                  "default_page_size": 50, "max_returned_rows": 2000, "allow_download": False,
+                  "facet_size": 30, "num_sql_threads": 4},
+    )
+
+
+def _inspect_data(db_path: Path) -> dict | None:
+    """Datasette inspect data (table counts) from the last `prepare`, when it is still current."""
+    try:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            fp, counts = conn.execute("SELECT fingerprint, counts FROM site_build").fetchone()
+        finally:
+            conn.close()
+        tables = {name: {"count": n} for name, n in json.loads(counts).items()}
+    except (sqlite3.Error, TypeError, ValueError):
+        return None
+    return {db_path.stem: {"hash": fp, "size": db_path.stat().st_size, "file": str(db_path), "tables": tables}}
+
+
+def serve(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1") -> None:
+    """Prepare if needed, then serve the database read-only with Datasette. Blocks."""
+    import uvicorn
+
+    if needs_prepare(db_path):
+        print(prepare(db_path), flush=True)
+    else:  # immutable readers ignore the WAL: fold in anything written since the last prepare
+        conn = sqlite3.connect(db_path)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+    ds = make_datasette(db_path)
+    print(f"Serving {db_path} at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
+    uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
+
+
+if __name__ == "__main__":  # python -m harvester.publish DB [PORT] [HOST]
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("db")
+    ap.add_argument("--port", type=int, default=8001)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--prepare-only", action="store_true")
+    ap.add_argument("--force", action="store_true")
+    args = ap.parse_args()
+    if args.prepare_only:
+        print(prepare(args.db, force=args.force, verbose=True))
+    else:
+        serve(args.db, port=args.port, host=args.host)

@@ -1,0 +1,122 @@
+"""The site in a real browser (Debian's Chromium through Playwright): what a journalist would click.
+
+Screenshots go to test-artifacts/site/ (gitignored).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from site_fixtures import build_fixture_db, free_port, start_server, stop_server  # noqa: E402
+
+from harvester.publish import prepare  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("OGI_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "site"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    tmp = tmp_path_factory.mktemp("site-browser")
+    db = tmp / "ogi.db"
+    build_fixture_db(db)
+    prepare(db)
+    port = free_port()
+    proc = start_server(db, port)
+    yield f"http://127.0.0.1:{port}"
+    stop_server(proc)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                      locale="zh-CN")
+        pg = context.new_page()
+        dialogs = []
+        pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        pg.dialogs = dialogs
+        yield pg
+        context.close()
+        browser.close()
+
+
+def shot(page, name):
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_journalist_walkthrough(server, page, tmp_path):
+    # 1. home page: what the data is, its coverage, a search box
+    page.goto(server + "/")
+    assert "政府信息公开工作年度报告" in page.title()
+    assert page.locator("table.ogi-coverage tbody tr").count() >= 1
+    shot(page, "01-home")
+
+    # 2. a two-character Chinese search from the home page
+    page.fill("#ogi-q", "复议")
+    page.click("form.ogi-search input[type=submit]")
+    page.wait_for_load_state()
+    assert "_search=" in page.url
+    assert page.locator("text=syn-fixture-b-2021").count() >= 1
+    assert page.locator("text=syn-fixture-a-2022").count() == 0
+    shot(page, "02-search-fuyi")
+
+    # 3. apply a facet (province) on top of the search
+    facet = page.locator(".facet-info[data-column=province] a", has_text="浙江省").first
+    facet.click()
+    page.wait_for_load_state()
+    assert "province=" in page.url and "_search=" in page.url
+    assert page.locator("text=syn-fixture-b-2021").count() >= 1
+    shot(page, "03-facet-province")
+
+    # 4. open the report page from the results
+    page.locator('a[href="/-/report/syn-fixture-b-2021"]').first.click()
+    page.wait_for_load_state()
+    assert "/-/report/syn-fixture-b-2021" in page.url
+    assert page.locator("table.ogi-t3").count() == 1 and page.locator("table.ogi-t4").count() == 1
+    assert page.locator("text=（七）总计").count() >= 1
+    shot(page, "04-report-page")
+
+    # 5. a canned query from the home page, then its CSV
+    page.goto(server + "/")
+    page.locator("ul.ogi-queries a", has_text="败诉").click()
+    page.wait_for_load_state()
+    assert page.locator("text=syn-fixture-b-2021").count() >= 1
+    shot(page, "05-canned-cases-lost")
+    with page.expect_download() as info:
+        page.locator("a.ogi-csv").click()
+    download = info.value
+    target = tmp_path / download.suggested_filename
+    download.save_as(target)
+    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert rows[0][0] == "report_id" and any(r[0] == "syn-fixture-b-2021" for r in rows[1:])
+    (ARTIFACTS / "05-cases_lost.csv").write_bytes(target.read_bytes())
+
+    # 6. a chart (datasette-vega) linked from the home page
+    page.goto(server + "/")
+    page.locator("a.ogi-chart").first.click()
+    page.wait_for_selector(".vega-embed canvas, .vega-embed svg", state="attached", timeout=30000)
+    shot(page, "06-chart-coverage")
+
+    # 7. the XSS fixture: payloads are shown as text, no script ever runs
+    page.goto(server + "/-/report/syn-fixture-xss-2022")
+    assert page.locator("h1", has_text="<script>alert(1)</script>").count() == 1
+    page.goto(server + "/ogi/reports?_search=" + "合成")
+    shot(page, "07-xss-report-list")
+    assert page.dialogs == []
