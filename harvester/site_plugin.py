@@ -191,12 +191,21 @@ async def report_page(request, datasette):
     section_labels = sm.section_labels()
     for s in sections:
         s["label"] = s.get("heading") or section_labels.get(str(s["section"]), f"{s['section']}")
+    versions, changes = [], []
+    if await db.table_exists("report_versions"):
+        versions = [dict(r) for r in (await db.execute(
+            "select version, is_latest, first_seen, sha256s, n_cells from report_versions "
+            "where report_id = ? order by version", [report_id])).rows]
+        changes = [dict(r) for r in (await db.execute(
+            "select cell_id, from_version, to_version, old_value, new_value from cell_changes "
+            "where report_id = ? order by to_version, cell_id", [report_id])).rows]
     other_years = [dict(r) for r in (await db.execute(
         "select id, year from reports where agency = ? order by year", [report["agency"]])).rows]
     context = {
         "report": report, "report_id": report_id, "tables": _layout_tables(report.get("template"), cells),
         "n_cells": len(cells), "checks": checks, "sightings": sightings, "canonical": canonical,
         "sections": sections, "other_years": other_years, "fmt": _fmt,
+        "versions": versions, "changes": changes,
         "safe_canonical_url": bool(report.get("canonical_url") and SAFE_URL_RE.match(report["canonical_url"])),
         "report_url": lambda rid: report_url(datasette, rid), "db_name": db.name,
         "present": {k: bool(report.get(k)) for k in ("t2", "t3", "t4")},

@@ -130,3 +130,34 @@ def test_one_report_per_agency_and_year_across_guises_and_versions(site, tmp_pat
     changes = list(db.query("select * from cell_changes where report_id = ?", [report_2024["id"]]))
     assert changes and all(c["new_value"] - c["old_value"] == 7 for c in changes)
     site.put("/nb/202503/t2.html", original)
+
+
+def test_site_goes_from_a_report_to_its_urls_and_versions(site, tmp_path):
+    import subprocess
+    import sys
+    import urllib.request
+
+    from conftest import free_port, wait_http
+    db_path = tmp_path / "ogi.db"
+    crawl(site, db_path, tmp_path)
+    original = site.pages["/nb/202503/t2.html"][1]
+    start = original.find("本年新收".encode())
+    match = re.search(rb"<td[^>]*>(?:\s|<p[^>]*>)*(\d+)(?:\s|</p>)*</td>", original[start:])
+    at = start + match.start(1)
+    site.put("/nb/202503/t2.html", original[:at] + b"999" + original[at + len(match.group(1)):])
+    try:
+        db = crawl(site, db_path, tmp_path)
+    finally:
+        site.put("/nb/202503/t2.html", original)
+    report_id = db.execute("select id from reports where year = 2024").fetchone()[0]
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "harvester.cli", "serve", "--db", str(db_path), "--port", str(port)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/-/versions.json")
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/-/report/{report_id}", timeout=20).read().decode()
+        assert "Versions (2)" in page and "t3.new_received.natural_person" in page and "999" in page
+        assert site.base + "/nb/202503/t2.html" in page
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
