@@ -23,11 +23,11 @@ def _url(base_url: str, path: str) -> str:
 
 def registry(base_url: str) -> list[dict]:
     """Portal rows for the crawler registry: one per site (nested columns are for the crawler to find).
-    Only `name` and `start_url` matter; `agency`, `level`, `family` are information, `render` is set
-    on the one site whose list exists only after JavaScript runs."""
+    Only `name` and `start_url` matter; `agency`, `level`, `family` are information. No `render`
+    hint is given: the crawler must notice by itself that a list exists only after JavaScript runs."""
     rows = []
     for p in catalog().portals:
-        row = dict(p)
+        row = {k: v for k, v in p.items() if k != "render"}
         row["start_url"] = _url(base_url, p["start_url"])
         rows.append(row)
     return rows
