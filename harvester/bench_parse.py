@@ -1,0 +1,153 @@
+"""`ogi bench parse [FILES]`: parsing speed per format and peak memory, next to pdftotext.
+
+What it is for: documents per second for each format on one core (the whole `parse_bytes`
+pipeline: extraction, tables, meta, sections), repeated until each format has run long enough to
+time, split into extraction / table parsing / the rest, and `pdftotext` on the same PDFs in the
+same run as the floor a PDF parser cannot beat.
+It prints one side-by-side table and returns the figures as a dict.
+
+What it must never do: write anywhere, use the network, or change the parser's behaviour.
+"""
+from __future__ import annotations
+
+import resource
+import shutil
+import subprocess
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from parsers.api import parse_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DOCS = ROOT / "harvester" / "sample_portals" / "docs"
+CORPUS_DOCS = ROOT.parent / "shared" / "corpus" / "docs"
+SUFFIXES = {".pdf", ".html", ".htm", ".docx", ".txt"}
+MIN_SECONDS = 1.0          # each format runs at least this long (small sets are repeated)
+MAX_ROUNDS = 200
+
+
+def default_files() -> list[Path]:
+    for folder in (SAMPLE_DOCS, CORPUS_DOCS):
+        if folder.is_dir():
+            files = sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES)
+            if files:
+                return files
+    return []
+
+
+def _fmt_of(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    return "html" if suffix == "htm" else suffix
+
+
+def _time_rounds(fn, items, min_seconds=MIN_SECONDS) -> tuple[int, float]:
+    """Run fn over items repeatedly until min_seconds have passed; (documents, seconds)."""
+    done, start, rounds = 0, time.perf_counter(), 0
+    while True:
+        for item in items:
+            fn(item)
+            done += 1
+        rounds += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds or rounds >= MAX_ROUNDS:
+            return done, elapsed
+
+
+def _pdftotext(path: Path) -> None:
+    subprocess.run(["pdftotext", "-layout", str(path), "-"], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=False, timeout=120)
+
+
+def _pdftotext_peak_mb(paths) -> float | None:
+    """pdftotext's own peak RSS through GNU time: getrusage(RUSAGE_CHILDREN) here would count
+    this process's pages, which a forked child holds until it execs."""
+    gnu_time = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+    if not gnu_time:
+        return None
+    peak = 0
+    for p in paths:
+        proc = subprocess.run([gnu_time, "-f", "%M", "pdftotext", "-layout", str(p), "-"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              check=False, timeout=120)
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip().isdigit()]
+        if lines:
+            peak = max(peak, int(lines[-1]))
+    return peak / 1024.0 if peak else None
+
+
+def _stages(items, data) -> dict:
+    """Milliseconds per document spent in extraction and in the table parser (one pass each);
+    the rest of `parse_bytes` (meta, sections, headline, checks) is the difference."""
+    from parsers import extract, tables
+    t0 = time.perf_counter()
+    docs = [extract.extract(data[p], filename=p.name) for p in items]
+    t1 = time.perf_counter()
+    for d in docs:
+        tables.parse_tables(d)
+    t2 = time.perf_counter()
+    return {"extract_ms": 1000 * (t1 - t0) / len(items), "tables_ms": 1000 * (t2 - t1) / len(items)}
+
+
+def _rss_mb(who) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024.0      # Linux: kilobytes
+
+
+def bench_parse(files=(), echo=print) -> dict:
+    paths = [Path(f) for f in files] if files else default_files()
+    paths = [p for p in paths if p.is_file()]
+    if not paths:
+        echo("no documents to parse (give FILES, or provide harvester/sample_portals/docs "
+             "or ../shared/corpus/docs)")
+        return {}
+    data = {p: p.read_bytes() for p in paths}
+
+    # One untimed pass: imports, codebook and OpenCC loading are start-up, not per document;
+    # it also sorts scanned PDFs (OCR) from PDFs with a text layer.
+    groups: dict[str, list[Path]] = defaultdict(list)
+    for p in paths:
+        record = parse_bytes(data[p], filename=p.name)
+        fmt = _fmt_of(p)
+        if fmt == "pdf" and record.get("ocr"):
+            fmt = "pdf (OCR)"
+        groups[fmt].append(p)
+
+    results: dict[str, dict] = {}
+    for fmt in sorted(groups):
+        items = groups[fmt]
+        min_s = MIN_SECONDS if "OCR" not in fmt else 0.0      # OCR: one pass is long enough
+        n, secs = _time_rounds(lambda p: parse_bytes(data[p], filename=p.name), items, min_s)
+        results[fmt] = {"files": len(items), "parsed": n, "seconds": secs, "docs_per_s": n / secs}
+        results[fmt].update(_stages(items, data))
+
+    floor = None
+    text_pdfs = groups.get("pdf", [])
+    if text_pdfs and shutil.which("pdftotext"):
+        n, secs = _time_rounds(_pdftotext, text_pdfs)
+        floor = {"files": len(text_pdfs), "parsed": n, "seconds": secs, "docs_per_s": n / secs}
+
+    peak_self = _rss_mb(resource.RUSAGE_SELF)
+    peak_pdftotext = _pdftotext_peak_mb(text_pdfs) if floor else None
+
+    echo(f"{'format':<12}{'files':>6}{'parsed':>8}{'seconds':>9}{'docs/s':>9}{'ms/doc':>9}"
+         f"{'extract':>9}{'tables':>8}{'rest':>7}   pdftotext")
+    for fmt, r in results.items():
+        side = ""
+        if fmt == "pdf" and floor:
+            ratio = (r["seconds"] / r["parsed"]) / (floor["seconds"] / floor["parsed"])
+            side = f"{floor['docs_per_s']:8.1f} docs/s  (ogi is {ratio:.1f}x pdftotext's time per PDF)"
+            r["x_pdftotext"] = ratio
+        per_doc = 1000 * r["seconds"] / r["parsed"]
+        rest = max(per_doc - r["extract_ms"] - r["tables_ms"], 0.0)
+        echo(f"{fmt:<12}{r['files']:>6}{r['parsed']:>8}{r['seconds']:>9.2f}{r['docs_per_s']:>9.1f}"
+             f"{per_doc:>9.1f}{r['extract_ms']:>9.1f}{r['tables_ms']:>8.1f}{rest:>7.1f}   {side}")
+    if text_pdfs and floor is None:
+        echo("pdftotext not found: no floor for PDFs (apt-get install poppler-utils)")
+    pdf_peak = f"; pdftotext {peak_pdftotext:.1f} MB" if peak_pdftotext else ""
+    echo(f"peak RSS: parser process {peak_self:.1f} MB (one core, all formats){pdf_peak}")
+    html = results.get("html")
+    if html:
+        verdict = "meets" if html["docs_per_s"] >= 50 else "misses"
+        echo(f"HTML: {html['docs_per_s']:.1f} docs/s on one core ({verdict} the 50 docs/s target)")
+    return {"formats": results, "pdftotext": floor, "peak_rss_mb": peak_self,
+            "pdftotext_peak_rss_mb": peak_pdftotext}

@@ -1,0 +1,962 @@
+"""Tables 2, 3 and 4 of an annual report: which template, which tables, every cell under its id.
+
+What it is for: `parse_tables(doc)` reads the `Extracted` text (table rows as TAB-joined lines,
+one-cell-per-line web text, tab-separated PDF text, or cells run together without separators)
+and returns the template decided from the table headers, the tables present and their cells
+under the codebook ids. It walks the codebook's fixed label sequence: a row is found by its
+label (group + number + text, in template order) and its values are read from the same line
+when the line holds them, otherwise from what follows the label up to the next label. Cells run
+together ("640020470") are split by enumeration and kept only when the identities (row totals,
+column balances, block totals) leave one reading.
+
+What it must never do: invent a table the document lacks (no label, no cells), fill a cell it
+could not read, correct a source's arithmetic, look at file names/agencies/years, or do I/O.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from parsers import checks, codebook, numbers
+from parsers.document import Extracted, Problem
+
+# --------------------------------------------------------------------------- result
+
+
+@dataclass
+class TablesFound:
+    template: str | None = None
+    tables: dict = field(default_factory=lambda: {"t2": False, "t3": False, "t4": False})
+    cells: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
+    t3_rows_found: int = 0            # how many table-3 row labels were found (template choice)
+
+
+# --------------------------------------------------------------------------- compact text
+# Labels are matched in a "compact" copy of the text (NFKC, no whitespace, no quotes, 其它->其他)
+# whose every character remembers its offset in the original, so values can be read from the
+# original with its separators (TABs, line breaks, spaces) intact.
+_DROP = set("\"'“”‘’「」『』＂\u200b\ufeff")
+
+
+_KEEP_RUN = re.compile(r"[^\s\"'“”‘’「」『』＂\u200b\ufeff]+")
+
+
+class Compact:
+    def __init__(self, text: str):
+        if not unicodedata.is_normalized("NFKC", text):
+            self._slow(text)
+        else:
+            # extraction already applied NFKC: only whitespace and quotes go, by runs
+            parts: list[str] = []
+            index: list[int] = []
+            for m in _KEEP_RUN.finditer(text):
+                parts.append(m.group(0))
+                index.extend(range(m.start(), m.end()))
+            self.text = "".join(parts).replace("其它", "其他")
+            self.index = index
+        self.original = text
+
+    def _slow(self, text: str) -> None:
+        chars: list[str] = []
+        index: list[int] = []
+        for i, ch in enumerate(text):
+            if ch.isspace() or ch in _DROP:
+                continue
+            if ch.isascii():
+                chars.append(ch)
+                index.append(i)
+                continue
+            for c in unicodedata.normalize("NFKC", ch):
+                if c.isspace() or c in _DROP:
+                    continue
+                chars.append(c)
+                index.append(i)
+        self.text = "".join(chars).replace("其它", "其他")
+        self.index = index
+
+    def orig(self, pos: int) -> int:
+        """Original offset of compact position `pos` (end positions map past the last char)."""
+        if pos >= len(self.index):
+            return len(self.original)
+        return self.index[pos]
+
+    def orig_end(self, end: int) -> int:
+        if end <= 0:
+            return 0
+        return self.index[end - 1] + 1
+
+
+# --------------------------------------------------------------------------- label patterns
+_CN_NUM = "一二三四五六七八九十"
+_PREFIX = re.compile(rf"^(?:\(([{_CN_NUM}]+)\)|([{_CN_NUM}]+)、|(\d{{1,2}})[.、])")
+
+
+def _prefix_alternatives(label: str) -> tuple[str, str]:
+    """Split a folded label into (regex for its numbering, core text)."""
+    m = _PREFIX.match(label)
+    if not m:
+        return "", label
+    core = label[m.end():]
+    if m.group(1):
+        num = m.group(1)
+        return rf"(?:\({num}\)|{num}、|{num})", core
+    if m.group(2):
+        num = m.group(2)
+        return rf"(?:{num}、|\({num}\)|{num})", core
+    num = m.group(3)
+    return rf"(?:{num}[.、,]?)", core
+
+
+@functools.lru_cache(maxsize=512)
+def _label_regex(labels: tuple[str, ...], wrapped: bool = False) -> re.Pattern:
+    """One regex for a row/column label and its variants: optional numbering, then the core."""
+    alts = []
+    for label in labels:
+        prefix, core = _prefix_alternatives(label)
+        if not core:
+            continue
+        alts.append((len(core), prefix, core))
+        # A wrapped cell can lose its last characters to the next line, after the values
+        # (行政规范性文 77 132 470 / 件): a long core also matches without its last one or two.
+        if wrapped and len(core) >= 6:
+            for cut in (1, 2):
+                alts.append((len(core) - cut, prefix, core[:-cut]))
+    alts.sort(key=lambda x: -x[0])
+    parts = []
+    for _, prefix, core in alts:
+        part = re.escape(core)
+        if prefix and len(core) <= 3:
+            # a short core (3.其他) is only a row label with its number; bare it is prose
+            parts.append(f"(?:{prefix}){part}")
+        else:
+            parts.append(f"(?:{prefix})?{part}" if prefix else part)
+    return re.compile("|".join(parts))
+
+
+def _extend_annotation(ctext: str, end: int) -> int:
+    """Swallow a bracketed annotation right after a label: 规章(市政府令), 部分公开(区分处理的...)."""
+    while end < len(ctext) and ctext[end] == "(":
+        close = ctext.find(")", end, end + 60)
+        if close < 0:
+            break
+        end = close + 1
+    return end
+
+
+@dataclass
+class _Match:
+    """The part of a regex match that `find_rows` uses, for approximate matches."""
+    s: int
+    e: int
+
+    def start(self) -> int:
+        return self.s
+
+    def end(self) -> int:
+        return self.e
+
+
+def _fuzzy_search(labels, ctext: str, pos: int, hi: int):
+    """OCR only: a long label core with one misread character in eight (禁->林, 转->续)."""
+    cores = sorted({_prefix_alternatives(l)[1] for l in labels}, key=len, reverse=True)
+    for core in cores:
+        L = len(core)
+        if L < 6:
+            continue
+        allowed = max(1, L // 8)
+        for i in range(pos, max(pos, hi - L + 1)):
+            miss = 0
+            for a, b in zip(ctext[i:i + L], core):
+                if a != b:
+                    miss += 1
+                    if miss > allowed:
+                        break
+            if miss <= allowed and ctext[i] == core[0] or miss <= allowed and ctext[i + L - 1] == core[-1]:
+                return _Match(i, i + L)
+    return None
+
+
+# --------------------------------------------------------------------------- value cells
+_VALUE_CELL = re.compile(
+    r"^[+\-]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)?\s*(?:万元|万|元|件|个|项|条)?$|^(?:增加|减少|新增|减)\d+(?:\.\d+)?$")
+
+
+def _is_value_cell(cell: str) -> bool:
+    c = cell.strip()
+    if c == "":
+        return True
+    if numbers.is_blank(c):
+        return True
+    c2 = re.sub(r"\s+", "", unicodedata.normalize("NFKC", c))
+    if _VALUE_CELL.match(c2) and re.search(r"\d", c2):
+        return True
+    # digits broken by spaces (several cells run together in one cell)
+    return bool(re.fullmatch(r"[\d\s]+", c)) and bool(re.search(r"\d", c))
+
+
+_RUN = re.compile(
+    r"(?:[\s\d.,+/\-—―－−–%]|万元|万|元|件|个|项|条|增加|减少|无(?![\u3400-\u9fff])|空(?![\u3400-\u9fff]))+")
+
+
+def _split_space_cells(cells: list[str]) -> list[str]:
+    out = []
+    for c in cells:
+        parts = c.split()
+        if len(parts) > 1 and all(_is_value_cell(p) and p.strip() for p in parts):
+            out.extend(parts)
+        else:
+            out.append(c)
+    return out
+
+
+@dataclass
+class RowRead:
+    """How a row's values were read: exact cells, or a run of digits to split later."""
+    cells: list[str] | None = None
+    blob: str | None = None          # digits with spaces as known cell boundaries
+    how: str = ""
+    short: list[str] | None = None   # the values seen when one fewer than needed
+
+
+def _merge_dedupe(cells: list[str], n: int) -> list[str] | None:
+    """Cells repeated over a merged span collapse back; only if every way gives one answer."""
+    k = len(cells) - n
+    if k <= 0:
+        return None
+    equal_pairs = [i for i in range(len(cells) - 1) if cells[i].strip() == cells[i + 1].strip()]
+    if len(equal_pairs) < k:
+        return None
+    results = set()
+    for combo in itertools.combinations(equal_pairs, k):
+        drop = {i + 1 for i in combo}
+        results.add(tuple(c for j, c in enumerate(cells) if j not in drop))
+        if len(results) > 1:
+            return None
+    return list(results.pop()) if results else None
+
+
+def _resolve_cells(vals: list[str], n: int, *, prefer_positional: bool = True,
+                   header_cols: list[int] | None = None) -> RowRead:
+    """Choose the n value cells of a row from the cells that follow its label."""
+    nonblank = [c for c in vals if c.strip()]
+    if header_cols is not None and len(vals) != n and len(nonblank) != n:
+        # extra columns (小计, aggregates) or blanks: the header's positions decide
+        return RowRead(cells=[vals[i] for i in header_cols], how="header")
+    if len(vals) == n and prefer_positional:
+        return RowRead(cells=list(vals), how="positional")
+    if len(nonblank) == n:
+        return RowRead(cells=nonblank, how="nonblank")
+    if len(nonblank) > n:
+        merged = _merge_dedupe(nonblank, n)
+        if merged is not None:
+            return RowRead(cells=merged, how="merged")
+        # a surplus trailing extractor cell: position in the fixed order wins
+        return RowRead(cells=nonblank[:n], how="surplus")
+    spaced = _split_space_cells(nonblank)
+    if len(spaced) == n:
+        return RowRead(cells=spaced, how="spaced")
+    if len(vals) > n:
+        trimmed = list(vals)
+        while len(trimmed) > n and not trimmed[-1].strip():
+            trimmed.pop()
+        while len(trimmed) > n and not trimmed[0].strip():
+            trimmed.pop(0)
+        if len(trimmed) == n:
+            return RowRead(cells=trimmed, how="trimmed")
+    digits = "".join(nonblank)
+    if nonblank and re.fullmatch(r"[\d\s]+", " ".join(nonblank)) and len(re.sub(r"\D", "", digits)) >= n:
+        return RowRead(blob=" ".join(nonblank), how="blob")
+    if len(vals) == n:
+        return RowRead(cells=list(vals), how="positional")
+    if len(spaced) == n - 1:
+        return RowRead(how="unreadable", short=spaced)
+    return RowRead(how="unreadable")
+
+
+# --------------------------------------------------------------------------- run-together splits
+
+
+def split_blob(blob: str, n: int, limit: int = 50000) -> list[list[int]]:
+    """Every way to cut a run of digits into n numbers (no leading zeros; spaces are cuts)."""
+    groups = [g for g in blob.split() if g]
+    if not groups or not all(g.isdigit() for g in groups):
+        return []
+    digits = "".join(groups)
+    forced = set()
+    pos = 0
+    for g in groups[:-1]:
+        pos += len(g)
+        forced.add(pos)
+    L = len(digits)
+    if L < n:
+        return []
+    out: list[list[int]] = []
+
+    def rec(start: int, parts: list[int]):
+        if len(out) >= limit:
+            return
+        remaining = n - len(parts)
+        if remaining == 0:
+            if start == L:
+                out.append(list(parts))
+            return
+        if L - start < remaining:
+            return
+        max_end = L - (remaining - 1)
+        for end in range(start + 1, max_end + 1):
+            piece = digits[start:end]
+            if len(piece) > 1 and piece[0] == "0":
+                break
+            # a forced cut inside this piece is not allowed
+            if any(start < f < end for f in forced):
+                break
+            if remaining == 1 and end != L:
+                continue
+            parts.append(int(piece))
+            rec(end, parts)
+            parts.pop()
+
+    rec(0, [])
+    # every forced cut must be a boundary
+    good = []
+    for parts in out:
+        bounds, acc = set(), 0
+        for p in parts[:-1]:
+            acc += len(str(p))
+            bounds.add(acc)
+        if forced <= bounds:
+            good.append(parts)
+    return good
+
+
+# --------------------------------------------------------------------------- template detection
+
+
+def detect_template(ctext: str) -> str | None:
+    """The template from header cues (codebook `detect`); None when no cue is present."""
+    scores = {}
+    for tid in codebook.TEMPLATES:
+        tpl = codebook.template(tid)
+        scores[tid] = sum(1 for cue in tpl.strong_cues if codebook.fold(cue) in ctext)
+    best = max(scores.values())
+    if best == 0:
+        return None
+    winners = [t for t, s in scores.items() if s == best]
+    if len(winners) == 1:
+        return winners[0]
+    # equal evidence: a table-3 row that only one template has (the （六） sub-rows) decides
+    for tid in codebook.TEMPLATES:
+        others = {r.id for t in codebook.TEMPLATES if t != tid for r in codebook.template(t).tables["t3"].rows}
+        own = [r for r in codebook.template(tid).tables["t3"].rows if r.id not in others]
+        if any(_label_regex(r.labels).search(ctext) for r in own if len(r.label) > 8):
+            return tid
+    return None
+
+
+# --------------------------------------------------------------------------- the walk
+
+
+@dataclass
+class _Anchor:
+    row_id: str
+    start: int          # compact
+    end: int            # compact, after any annotation
+
+
+class _Parser:
+    def __init__(self, doc: Extracted, template_id: str, compact: Compact | None = None):
+        self.doc = doc
+        self.text = doc.text or ""
+        self.c = compact or Compact(self.text)
+        self.tid = template_id
+        self.tpl = codebook.template(template_id)
+        self.problems: list[Problem] = []
+        self.money = codebook.money_cells(template_id)
+
+    # -- lines ---------------------------------------------------------------------------
+    def line_of(self, orig_pos: int) -> tuple[int, int]:
+        start = self.text.rfind("\n", 0, orig_pos) + 1
+        end = self.text.find("\n", orig_pos)
+        return start, (len(self.text) if end < 0 else end)
+
+    # -- anchors -------------------------------------------------------------------------
+    def find_rows(self, rows, start: int, limit: int, window: int = 800,
+                  first_window: int | None = None) -> list[_Anchor]:
+        """Find each row label in template order; a row missing from the text is skipped.
+
+        After the first row is found, every later row must follow within `window` compact
+        characters of the previous one, so prose that repeats a short label (予以公开...) far
+        away is never taken for a row.
+        """
+        ctext = self.c.text
+        regexes = [(r.id, _label_regex(r.labels, wrapped=True)) for r in rows]
+        found: list[_Anchor] = []
+        pos = start
+        for i, (rid, rx) in enumerate(regexes):
+            if found:
+                hi = min(limit, pos + window)
+            else:
+                hi = limit if first_window is None else min(limit, start + first_window)
+            m = rx.search(ctext, pos, hi)
+            if not m and self.doc.ocr:
+                m = _fuzzy_search(rows[i].labels, ctext, pos, hi)
+            if not m:
+                continue
+            # if one of the next rows comes first, this row is missing here
+            skip = False
+            if found:
+                for _, nrx in regexes[i + 1:i + 3]:
+                    nm = nrx.search(ctext, pos, m.start())
+                    if nm and nm.end() <= m.start():
+                        skip = True
+                        break
+            if skip:
+                continue
+            end = _extend_annotation(ctext, m.end())
+            found.append(_Anchor(rid, m.start(), end))
+            pos = end
+        return found
+
+    # -- reading the values after an anchor ---------------------------------------------
+    def read_after(self, anchor: _Anchor, next_start: int, n: int, header_cols=None) -> RowRead:
+        o_end = self.c.orig_end(anchor.end)
+        o_next = self.c.orig(next_start) if next_start < len(self.c.text) else len(self.text)
+        line_start, line_end = self.line_of(max(o_end - 1, 0))
+        rest = self.text[o_end:min(line_end, o_next)]
+        if "\t" in rest:
+            full = self.text[line_start:line_end].split("\t")
+            label_idx = self.text[line_start:o_end].count("\t")
+            tail = full[label_idx][len(self.text[line_start:o_end].split("\t")[-1]):]
+            j = label_idx + 1
+            # skip repeated labels and stray text cells before the values (merged cells, '理')
+            while j < len(full) and full[j].strip() and not _is_value_cell(full[j]):
+                j += 1
+            v0 = j
+            vals = []
+            while j < len(full) and (not full[j].strip() or _is_value_cell(full[j])):
+                vals.append(full[j])
+                j += 1
+            if tail.strip() and _is_value_cell(tail):
+                # the first value printed in the label's own cell (a lost TAB)
+                vals.insert(0, tail)
+            if any(v.strip() for v in vals) or len(vals) >= n:
+                hc = None
+                if header_cols is not None and len(full) == header_cols[0]:
+                    rel = [i - v0 for i in header_cols[1]]
+                    if all(0 <= r < len(vals) for r in rel):
+                        hc = rel
+                return _resolve_cells(vals, n, header_cols=hc)
+        # values on the following lines, or run together in the same cell
+        region = self.text[o_end:o_next]
+        region = unicodedata.normalize("NFKC", region)
+        runs = [m for m in _RUN.finditer(region)]
+        chosen = None
+        for m in runs:
+            if re.search(r"[\d/\-—―－−–无空]", m.group(0)):
+                chosen = m
+                break
+        if chosen is None:
+            # every cell blank, one per line: n lone TABs before the row ends (a blank line);
+            # repeated labels and stray text before them are layout
+            rlines = region.split("\n")
+            k = 0
+            while k < len(rlines) and (rlines[k].strip() == "" and k == 0 or
+                                       rlines[k].strip() and not _is_value_cell(rlines[k])):
+                k += 1
+            region = "\n".join([""] + rlines[k:])
+            m0 = re.match(r"[ \t\n]*", region)
+            first = re.split(r"\n[ ]*\n", m0.group(0).strip("\n"), maxsplit=1)[0] if m0 else ""
+            if first and len(first.split("\n")) == n and all(ln.strip() == "" and "\t" in ln
+                                                             for ln in first.split("\n")):
+                return RowRead(cells=[""] * n, how="one-per-line blank")
+            return RowRead(how="empty")
+        # Junk text between the label and its values is allowed only at the start.
+        run = chosen.group(0)
+        lines = run.split("\n")
+        cells: list[str] = []
+        one_per_line = sum(1 for ln in lines if ln.strip()) >= 2 and all(
+            ln.count("\t") <= 1 for ln in lines)
+        if one_per_line:
+            # A blank line closes a table row: the first row-group holding a value is this
+            # row's cells, one per line, so a lone TAB there is a blank cell in its place.
+            group: list[str] = []
+            for ln in lines + [""]:
+                if ln == "":
+                    if any(c.strip() for c in group):
+                        break
+                    group = []
+                    continue
+                group.append(ln.split("\t")[-1] if "\t" in ln else ln)
+            if len(group) == n:
+                return RowRead(cells=group, how="one-per-line")
+            for ln in lines:
+                if ln == "":
+                    continue                      # a row separator
+                cells.append(ln.split("\t")[-1] if "\t" in ln else ln)
+            # leading/trailing lone-tab lines are layout, not blank cells, when counts allow
+            return _resolve_cells(cells, n, prefer_positional=False)
+        for ln in lines:
+            cells.extend(ln.split("\t"))
+        return _resolve_cells([c for c in cells], n, prefer_positional=False)
+
+    # -- cell values ---------------------------------------------------------------------
+    def value(self, cell_id: str, cell: str, header_unit: str | None = None):
+        money = cell_id in self.money
+        reading = numbers.read_cell(cell, signed=codebook.is_signed(cell_id), money=money,
+                                    header_unit=header_unit)
+        if reading.problem == "unit_assumed":
+            self.problems.append(Problem("unit_assumed",
+                                         f"{cell_id}: no unit in the cell or its header; read as 万元"))
+        return reading.value
+
+    # -- table 2 -------------------------------------------------------------------------
+    def parse_t2(self, start: int, limit: int) -> tuple[dict, int, int]:
+        """Cells of table 2 and the compact span it occupies (end = after its last row)."""
+        ctext = self.c.text
+        t2 = self.tpl.tables["t2"]
+        captions = []
+        for b in t2.blocks:
+            labels = tuple(codebook.normalise_label(x, strip_annotation=False)
+                           for x in (b.caption, *b.caption_variants) if x)
+            captions.append(_label_regex(labels))
+        # Table 2 starts at its first caption or column header; OCR and odd brackets may spoil
+        # the first ones, so any block's caption or header counts, and so does heading 二.
+        col_rx = _label_regex(tuple(codebook.normalise_label(c.label) for b in t2.blocks for c in b.columns))
+        hits = [m.start() for rx in (*captions, col_rx) for m in [rx.search(ctext, start, limit)] if m]
+        if not hits:
+            return {}, -1, -1
+        t2_start = min(hits)
+        heading = _label_regex(tuple(codebook.normalise_label(l) for l in self._section_labels("2")))
+        hm = None
+        for hm in heading.finditer(ctext, max(start, t2_start - 300), t2_start):
+            pass
+        if hm is not None:
+            t2_start = hm.end()
+        rows = [r for b in t2.blocks for r in b.rows]
+        anchors = self.find_rows(rows, t2_start, limit, first_window=1500)
+        cells: dict = {}
+        if not anchors:
+            return {}, -1, -1
+        row_block = {r.id: b for b in t2.blocks for r in b.rows}
+        unit_of = {}
+        for b in t2.blocks:
+            for col in b.columns:
+                if col.unit:
+                    # the codebook's unit when it is a plain unit (2021: 万元 by the format)
+                    rx = _label_regex(col.labels)
+                    mm = rx.search(ctext, t2_start, limit)
+                    unit_of[col.id] = None
+                    if mm:
+                        hdr = self.text[self.c.orig(mm.start()):self.c.orig_end(_extend_annotation(ctext, mm.end()))]
+                        unit_of[col.id] = numbers.header_unit(hdr)
+                    if unit_of[col.id] is None and col.unit in ("万元", "元"):
+                        unit_of[col.id] = col.unit
+        for i, a in enumerate(anchors):
+            nxt = anchors[i + 1].start if i + 1 < len(anchors) else self._t2_tail_limit(a.end, limit)
+            block = row_block[a.row_id]
+            n = len(block.columns)
+            rr = self.read_after(a, nxt, n)
+            ids = [f"t2.{a.row_id}.{c.id}" for c in block.columns]
+            values = self._row_values(ids, rr, block, unit_of)
+            if values is None:
+                self.problems.append(Problem("cell_unreadable", f"table 2 row {a.row_id}: values not readable ({rr.how})"))
+                continue
+            cells.update(values)
+        return cells, t2_start, anchors[-1].end
+
+    def _t2_tail_limit(self, pos: int, limit: int) -> int:
+        """After the last row of table 2, stop at the heading of table 3 (or its first label)."""
+        t3 = self.tpl.tables["t3"]
+        rx = _label_regex(tuple(codebook.normalise_label(x) for x in (t3.heading,)) + t3.rows[0].labels)
+        m = rx.search(self.c.text, pos, limit)
+        return m.start() if m else limit
+
+    def _row_values(self, ids, rr: RowRead, block, unit_of) -> dict | None:
+        if rr.cells is not None:
+            out = {}
+            for cid, col, cell in zip(ids, block.columns, rr.cells):
+                v = self.value(cid, cell, unit_of.get(col.id))
+                if v is None:
+                    return None
+                out[cid] = v
+            return out
+        if rr.blob is not None:
+            return self._t2_blob(ids, rr.blob, block, unit_of)
+        return None
+
+    def _t2_blob(self, ids, blob, block, unit_of) -> dict | None:
+        n = len(ids)
+        cands = split_blob(blob, n)
+        if len(cands) == 1:
+            return dict(zip(ids, cands[0]))
+        # One number printed n times (898989 -> 89|89|89, made = published = in force) is
+        # read that way: any other cut would need the coincidence of a periodic digit string.
+        digits = re.sub(r"\s", "", blob)
+        for width in range(1, len(digits) // n + 1):
+            if len(digits) == width * n and digits == digits[:width] * n and (
+                    width == 1 or digits[0] != "0"):
+                rep = [int(digits[:width])] * n
+                if rep in cands:
+                    if len(cands) > 1:
+                        self.problems.append(Problem(
+                            "cells_run_together",
+                            f"{ids[0].rsplit('.', 1)[0]}: digits run together; read as one number repeated"))
+                    return dict(zip(ids, rep))
+        # The signed change column of the 2019 format: without a printed sign, a lone 0 that
+        # fits is read as "no change" (the usual case); otherwise the row stays unread.
+        change = [i for i, cid in enumerate(ids) if codebook.is_signed(cid)]
+        if change:
+            zero = [c for c in cands if all(c[i] == 0 for i in change)]
+            if len(zero) == 1:
+                self.problems.append(Problem(
+                    "cells_run_together",
+                    f"{ids[0].rsplit('.', 1)[0]}: digits run together; read with an unchanged (0) 本年增/减"))
+                return dict(zip(ids, zero[0]))
+        self.problems.append(Problem(
+            "cells_run_together", f"{ids[0].rsplit('.', 1)[0]}: '{blob}' splits {len(cands)} ways; left unread"))
+        return None
+
+    # -- table 3 -------------------------------------------------------------------------
+    def t3_header(self, start: int, first_row_start: int):
+        """(row width, column indices) from the column header lines before the first row."""
+        t3 = self.tpl.tables["t3"]
+        o_a, o_b = self.c.orig(start), self.c.orig(first_row_start)
+        seg = self.text[o_a:o_b]
+        lines = [ln for ln in seg.split("\n") if "\t" in ln]
+        if not lines:
+            return None
+        width = max(len(ln.split("\t")) for ln in lines)
+        found: dict[str, int] = {}
+        norm = [[codebook.normalise_label(c, convert=False) for c in ln.split("\t")] for ln in lines]
+        for col in t3.columns:
+            for row in norm:
+                if len(row) != width:
+                    continue
+                for i, cell in enumerate(row):
+                    if cell in col.labels and i not in found.values():
+                        found.setdefault(col.id, i)
+                        break
+                if col.id in found:
+                    break
+        if len(found) != len(t3.columns):
+            return None
+        idx = [found[c.id] for c in t3.columns]
+        if len(set(idx)) != len(idx) or idx != sorted(idx):
+            return None
+        return width, idx
+
+    def parse_t3(self, start: int, limit: int) -> tuple[dict, int, int, int]:
+        t3 = self.tpl.tables["t3"]
+        anchors = self.find_rows(t3.rows, start, limit)
+        if len(anchors) < max(3, len(t3.rows) // 2):
+            return {}, -1, -1, len(anchors)
+        header = self.t3_header(max(start, anchors[0].start - 3000), anchors[0].start)
+        cols = [c.id for c in t3.columns]
+        n = len(cols)
+        exact: dict[str, list[int]] = {}
+        blobs: dict[str, list[list[int]]] = {}
+        for i, a in enumerate(anchors):
+            nxt = anchors[i + 1].start if i + 1 < len(anchors) else self._t3_tail_limit(a.end, limit)
+            rr = self.read_after(a, nxt, n, header_cols=header)
+            if rr.cells is not None:
+                vals = [self.value(f"t3.{a.row_id}.{c}", cell) for c, cell in zip(cols, rr.cells)]
+                if all(v is not None for v in vals):
+                    exact[a.row_id] = vals
+                    continue
+            if rr.blob is not None:
+                cands = [c for c in split_blob(rr.blob, n) if sum(c[:-1]) == c[-1]]
+                blobs[a.row_id] = cands
+                continue
+            if rr.short is not None:
+                vals = self._one_lost(a.row_id, rr.short, cols)
+                if vals is not None:
+                    exact[a.row_id] = vals
+                    continue
+            self.problems.append(Problem("cell_unreadable", f"table 3 row {a.row_id}: values not readable ({rr.how})"))
+        if self.doc.ocr:
+            # OCR misreads digits; a row that does not add up is more likely misread than
+            # misprinted, so it is left out rather than reported as the source's error.
+            for rid in list(exact):
+                v = exact[rid]
+                if abs(sum(v[:-1]) - v[-1]) > 1e-6:
+                    del exact[rid]
+                    self.problems.append(Problem("ocr_doubtful",
+                                                 f"table 3 row {rid}: OCR values do not add up; left unread"))
+        resolved = self._resolve_t3_blobs(exact, blobs)
+        cells = {}
+        for row in t3.rows:
+            if row.id in resolved:
+                for c, v in zip(cols, resolved[row.id]):
+                    cells[f"t3.{row.id}.{c}"] = v
+        return cells, anchors[0].start, anchors[-1].end, len(anchors)
+
+    def _one_lost(self, row_id: str, short: list[str], cols: list[str]):
+        """One cell of the row was lost (a blank dropped by the extractor, OCR): put back a 0
+        wherever the row total still adds up; keep the row only if every place gives one answer."""
+        vals = [numbers.read_value(c) for c in short]
+        if any(v is None for v in vals):
+            return None
+        readings = set()
+        for i in range(len(vals) + 1):
+            trial = vals[:i] + [0] + vals[i:]
+            if abs(sum(trial[:-1]) - trial[-1]) < 1e-9:
+                readings.add(tuple(trial))
+        if len(readings) == 1:
+            self.problems.append(Problem("cell_restored",
+                                         f"table 3 row {row_id}: one blank cell was lost; restored as 0 by the row total"))
+            return list(readings.pop())
+        return None
+
+    def _t3_tail_limit(self, pos: int, limit: int) -> int:
+        rx = _label_regex(tuple(codebook.normalise_label(l) for l in self._section_labels("4")))
+        m = rx.search(self.c.text, pos, limit)
+        if m:
+            return m.start()
+        m = self._t4_block_regex().search(self.c.text, pos, limit)
+        return m.start() if m else limit
+
+    def _t4_block_regex(self) -> re.Pattern:
+        t4 = self.tpl.tables["t4"]
+        return _label_regex(tuple(codebook.normalise_label(x) for b in t4.blocks
+                                  for x in (b.caption, *b.caption_variants)))
+
+    def _t4_header_regex(self) -> re.Pattern:
+        """Any column or block label of table 4 (the values follow the last one)."""
+        t4 = self.tpl.tables["t4"]
+        labels = {l for c in t4.columns for l in c.labels}
+        labels |= {codebook.normalise_label(x) for b in t4.blocks for x in (b.caption, *b.caption_variants)}
+        return re.compile("|".join(re.escape(l) for l in sorted(labels, key=len, reverse=True)))
+
+    def _t4_vertical_regex(self) -> re.Pattern:
+        """The first column label printed one character per line (结 / 果 / 维 / 持)."""
+        first = codebook.normalise_label(self.tpl.tables["t4"].columns[0].label)
+        return re.compile(".{0,30}".join(re.escape(ch) for ch in first))
+
+    def _section_labels(self, key: str) -> tuple[str, ...]:
+        sec = codebook.sections()[key]
+        return (sec["label"], *(sec.get("variants") or ()))
+
+    def _resolve_t3_blobs(self, exact: dict, blobs: dict) -> dict:
+        if not blobs:
+            return exact
+        resolved = dict(exact)
+        ambiguous = {}
+        for rid, cands in blobs.items():
+            if len(cands) == 1:
+                resolved[rid] = cands[0]
+            elif cands:
+                ambiguous[rid] = cands
+            else:
+                self.problems.append(Problem("cells_run_together",
+                                             f"table 3 row {rid}: no split of the run-together digits adds up"))
+        if not ambiguous:
+            return resolved
+        t3 = self.tpl.tables["t3"]
+        cols = [c.id for c in t3.columns]
+        ids = [i for i in codebook.identities(self.tid) if i.table == "t3" and ".row_total." not in i.check_id]
+        rows_needed = set(resolved) | set(ambiguous)
+
+        def usable(identity):
+            return all(cid.split(".")[1] in rows_needed for cid in identity.lhs + identity.rhs)
+
+        ids = [i for i in ids if usable(i)]
+        keys = list(ambiguous)
+        total = 1
+        for k in keys:
+            total *= len(ambiguous[k])
+        if total > 200000:
+            for k in keys:
+                self.problems.append(Problem("cells_run_together", f"table 3 row {k}: too many readings; left unread"))
+            return resolved
+        solutions = []
+        for combo in itertools.product(*(ambiguous[k] for k in keys)):
+            trial = dict(resolved)
+            trial.update(zip(keys, combo))
+            flat = {f"t3.{r}.{c}": v for r, vals in trial.items() for c, v in zip(cols, vals)}
+            if all(checks.identity_holds(i, flat) for i in ids):
+                solutions.append(combo)
+                if len(solutions) > 50:
+                    break
+        for j, k in enumerate(keys):
+            readings = {tuple(s[j]) for s in solutions}
+            if len(readings) == 1:
+                resolved[k] = list(readings.pop())
+            else:
+                self.problems.append(Problem("cells_run_together",
+                                             f"table 3 row {k}: {len(readings)} readings fit the identities; left unread"))
+        return resolved
+
+    # -- table 4 -------------------------------------------------------------------------
+    def parse_t4(self, start: int, limit: int) -> dict:
+        ctext = self.c.text
+        t4 = self.tpl.tables["t4"]
+        col_rx = _label_regex(tuple(l for c in t4.columns for l in c.labels))
+        block_rx = self._t4_block_regex()
+        m = block_rx.search(ctext, start, limit)
+        if not m:
+            return {}
+        # the table ends at the next section heading
+        end_rx = _label_regex(tuple(codebook.normalise_label(l) for l in self._section_labels("5")))
+        e = end_rx.search(ctext, m.end(), limit)
+        region_end = e.start() if e else min(limit, m.end() + 3000)
+        if not col_rx.search(ctext, m.start(), region_end):
+            # vertical per-character headers: 结 结 其 尚 / 果 果 他 未 ...
+            if not self._t4_vertical_regex().search(ctext, m.start(), region_end):
+                return {}
+        n = len(t4.cells)
+        o_a, o_b = self.c.orig(m.start()), self.c.orig(region_end) if region_end < len(ctext) else len(self.text)
+        seg = self.text[o_a:o_b]
+        if "\n" in seg and not seg[seg.rfind("\n"):].strip():
+            seg = seg[:seg.rfind("\n")]         # the indentation of the next heading's line
+        cells = self._t4_cells(seg, n)
+        if cells is None:
+            return {}
+        if self.doc.ocr and not self._t4_ok(cells):
+            self.problems.append(Problem("ocr_doubtful", "table 4: OCR values do not add up; left unread"))
+            return {}
+        return dict(zip(t4.cells, cells))
+
+    def _t4_ok(self, vals) -> bool:
+        """The block totals hold (used to choose among readings, never to change a value)."""
+        flat = dict(zip(self.tpl.tables["t4"].cells, vals))
+        return all(checks.identity_holds(i, flat) for i in codebook.identities(self.tid) if i.table == "t4")
+
+    def _t4_cells(self, seg: str, n: int):
+        lines = seg.split("\n")
+        all_blank = None
+        # 1. a tab-separated line of values (blank cells keep their places)
+        for ln in lines:
+            if "\t" not in ln:
+                continue
+            cells = ln.split("\t")
+            if not all(_is_value_cell(c) for c in cells) or len(cells) < n:
+                continue
+            if not any(c.strip() for c in cells):
+                all_blank = all_blank or cells        # a template left empty: zeros, if nothing else
+                continue
+            rr = _resolve_cells(cells, n)
+            if rr.cells is not None:
+                vals = [numbers.read_value(c) for c in rr.cells]
+                if all(v is not None for v in vals):
+                    return vals
+        # 2. one value per line, or the values of each block after its own label
+        tokens: list[tuple[bool, str]] = []
+        for ln in lines:
+            if ln == "":
+                continue
+            parts = ln.split("\t")
+            if len(parts) == 2 and parts[0] == "":
+                parts = parts[1:]
+            for p in parts:
+                tokens.append((_is_value_cell(p), p))
+        run: list[str] = []
+        best = None
+        for is_val, p in tokens:
+            if is_val:
+                run.append(p)
+            else:
+                if sum(1 for x in run if x.strip()) >= n:
+                    best = run
+                    break
+                run = []
+        if best is None and sum(1 for x in run if x.strip()) >= n:
+            best = run
+        if best is None:
+            # one cell per line with blank cells: a run of exactly n cells, blanks in place
+            run = []
+            for is_val, p in tokens + [(False, "")]:
+                if is_val:
+                    run.append(p)
+                    continue
+                if len(run) == n and any(x.strip() for x in run):
+                    vals = [numbers.read_value(c) for c in run]
+                    if all(v is not None for v in vals):
+                        return vals
+                run = []
+        if best is None:
+            # one row per block (行政复议 1 0 0 0 1 / ...): the values spread over the lines after
+            # the first column header, and nowhere else, add up to the fifteen cells
+            labels = set(l for c in self.tpl.tables["t4"].columns for l in c.labels)
+            first = next((k for k, (is_val, p) in enumerate(tokens)
+                          if not is_val and codebook.normalise_label(p, convert=False) in labels), None)
+            if first is not None:
+                spread = [p for is_val, p in tokens[first:] if is_val and p.strip()]
+                if len(spread) == n:
+                    best = spread
+        if best is not None:
+            nb = [x for x in best if x.strip()]
+            vals = [numbers.read_value(c) for c in nb[:n]]
+            if all(v is not None for v in vals):
+                return vals
+        if all_blank is not None:
+            return [0] * n
+        # 3. digits run together after the last header word
+        c = Compact(seg)
+        ends = [mm.end() for mm in self._t4_header_regex().finditer(c.text)]
+        if not ends:
+            return None
+        tail = seg[c.orig_end(ends[-1]):]
+        tail = unicodedata.normalize("NFKC", tail)
+        mm = re.match(r"[\s\d]+", tail)
+        if not mm or not re.search(r"\d", mm.group(0)):
+            return None
+        blob = mm.group(0).strip()
+        cands = [cd for cd in split_blob(blob, n) if self._t4_ok(cd)]
+        if len(cands) == 1:
+            return cands[0]
+        self.problems.append(Problem("cells_run_together",
+                                     f"table 4: '{blob}' has {len(cands)} readings that fit the block totals; left unread"))
+        return None
+
+    # -- all ------------------------------------------------------------------------------
+    def run(self) -> TablesFound:
+        ctext = self.c.text
+        limit = len(ctext)
+        found = TablesFound(template=self.tid)
+        t3_cells, t3_start, t3_end, n_rows = self.parse_t3(0, limit)
+        t2_limit = t3_start if t3_start >= 0 else limit
+        t2_cells, t2_start, t2_end = self.parse_t2(0, t2_limit)
+        t4_from = t3_end if t3_end >= 0 else (t2_end if t2_end >= 0 else 0)
+        t4_cells = self.parse_t4(t4_from, limit)
+        for tid, cells in (("t2", t2_cells), ("t3", t3_cells), ("t4", t4_cells)):
+            if cells:
+                found.tables[tid] = True
+                found.cells.update(cells)
+        if not found.cells:
+            # header words in prose are no evidence of a template grid
+            found.template = None
+        found.problems = self.problems
+        found.t3_rows_found = n_rows
+        return found
+
+
+def parse_tables(doc: Extracted) -> TablesFound:
+    """Template, tables present and cells of one extracted document."""
+    text = doc.text or ""
+    if not text.strip():
+        return TablesFound()
+    compact = Compact(text)
+    ctext = compact.text
+    template = detect_template(ctext)
+    if template is None:
+        # No header cue: try both grids; keep one only if it finds table 3 rows and the
+        # two templates disagree on nothing that matters (the （六） rows decide).
+        results = [_Parser(doc, t, compact).run() for t in codebook.TEMPLATES]
+        with_cells = [r for r in results if r.cells]
+        if not with_cells:
+            out = TablesFound()
+            if doc.images_only_tables:
+                out.problems.append(Problem("tables_as_images", "the tables are only images; not read"))
+            return out
+        best = max(with_cells, key=lambda r: (r.t3_rows_found, len(r.cells)))
+        best.problems.append(Problem("template_guessed",
+                                     "no template header cue; template chosen from the table-3 rows"))
+        return best
+    result = _Parser(doc, template, compact).run()
+    if doc.images_only_tables and not any(result.tables.values()):
+        result.problems.append(Problem("tables_as_images", "the tables are only images; not read"))
+    return result

@@ -1,0 +1,333 @@
+"""Table parsing, one trap at a time, on small inline documents (no corpus needed)."""
+from __future__ import annotations
+
+from parsers import checks, codebook, tables
+from parsers.document import Extracted
+
+T3_HEAD_2021 = [
+    "三、收到和处理政府信息公开申请情况",
+    "(本列数据的勾稽关系为:第一项加第二项之和,等于第三项加第四项之和)\t\t\t申请人情况\t\t\t\t\t\t",
+    "\t\t\t自然人\t法人或其他组织\t\t\t\t\t总计",
+    "\t\t\t\t商业企业\t科研机构\t社会公益组织\t法律服务机构\t其他\t",
+]
+GROUP_OF = {"denied": "(三)不予公开", "unable": "(四)无法提供", "rejected": "(五)不予处理", "other": "(六)其他处理"}
+
+
+def t3_label_cells(row) -> list[str]:
+    """Three label cells as an HTML grid repeats them (merged cells expanded)."""
+    label = row.label
+    if row.group and row.group.startswith("("):
+        return ["三、本年度办理结果", row.group, label]
+    if row.group and row.group.startswith("（"):
+        return ["三、本年度办理结果", row.group, label]
+    if row.group:
+        return ["三、本年度办理结果", label, label]
+    return [label, label, label]
+
+
+def t2_2021_lines(values=None):
+    v = {"rules": (0, 0, 0), "normative_docs": (3, 1, 20), "licensing": (15,), "penalty": (7,),
+         "enforcement": (0,), "fees": ("1.5",)}
+    v.update(values or {})
+    return [
+        "二、主动公开政府信息情况",
+        "第二十条第(一)项\t\t\t", "信息内容\t本年制发件数\t本年废止件数\t现行有效件数",
+        "规章\t" + "\t".join(map(str, v["rules"])),
+        "行政规范性文件\t" + "\t".join(map(str, v["normative_docs"])),
+        "第二十条第(五)项\t\t\t", "信息内容\t本年处理决定数量\t\t", f"行政许可\t{v['licensing'][0]}\t\t",
+        "第二十条第(六)项\t\t\t", "信息内容\t本年处理决定数量\t\t",
+        f"行政处罚\t{v['penalty'][0]}\t\t", f"行政强制\t{v['enforcement'][0]}\t\t",
+        "第二十条第(八)项\t\t\t", "信息内容\t本年收费金额(单位:万元)\t\t", f"行政事业性收费\t{v['fees'][0]}\t\t",
+    ]
+
+
+def t3_rows_values(template="2021"):
+    """A consistent table 3: 5 requests by natural persons, 1 by a company."""
+    rows = {r.id: [0] * 7 for r in codebook.template(template).tables["t3"].rows}
+    rows["new_received"] = [5, 1, 0, 0, 0, 0, 6]
+    rows["granted"] = [2, 1, 0, 0, 0, 0, 3]
+    rows["unable_not_held"] = [2, 0, 0, 0, 0, 0, 2]
+    rows["results_total"] = [4, 1, 0, 0, 0, 0, 5]
+    rows["carried_forward"] = [1, 0, 0, 0, 0, 0, 1]
+    return rows
+
+
+def t3_grid_lines(template="2021", rows=None, blank_zeros=False):
+    rows = rows or t3_rows_values(template)
+    out = list(T3_HEAD_2021)
+    for r in codebook.template(template).tables["t3"].rows:
+        vals = ["" if (blank_zeros and x == 0) else str(x) for x in rows[r.id]]
+        out.append("\t".join(t3_label_cells(r) + vals))
+    return out
+
+
+T4_LINES = [
+    "四、政府信息公开行政复议、行政诉讼情况",
+    "行政复议\t\t\t\t\t行政诉讼\t\t\t\t\t\t\t\t\t",
+    "结果维持\t结果纠正\t其他结果\t尚未审结\t总计\t未经复议直接起诉\t\t\t\t\t复议后起诉\t\t\t\t",
+    "\t\t\t\t\t结果维持\t结果纠正\t其他结果\t尚未审结\t总计\t结果维持\t结果纠正\t其他结果\t尚未审结\t总计",
+    "1\t0\t1\t0\t2\t0\t0\t0\t1\t1\t0\t0\t0\t0\t0",
+    "五、存在的主要问题及改进情况",
+    "无。",
+]
+
+
+def doc(lines, fmt="html", **kw) -> Extracted:
+    return Extracted(format=fmt, text="\n".join(lines), **kw)
+
+
+def expected_t3(template="2021", rows=None):
+    rows = rows or t3_rows_values(template)
+    cols = [c.id for c in codebook.template(template).tables["t3"].columns]
+    return {f"t3.{r}.{c}": v for r, vals in rows.items() for c, v in zip(cols, vals)}
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_full_2021_grid():
+    found = tables.parse_tables(doc(["一、总体情况", "本年度收到申请6件。"] + t2_2021_lines()
+                                    + t3_grid_lines() + T4_LINES))
+    assert found.template == "2021"
+    assert found.tables == {"t2": True, "t3": True, "t4": True}
+    assert set(found.cells) == set(codebook.all_cell_ids("2021"))
+    assert found.cells["t2.normative_docs.in_force"] == 20
+    assert found.cells["t2.fees.amount_wan"] == 1.5
+    for k, v in expected_t3().items():
+        assert found.cells[k] == v, k
+    assert found.cells["t4.reconsideration.total"] == 2
+    assert found.cells["t4.litigation_direct.total"] == 1
+    assert checks.failed_checks(found.template, found.tables, found.cells) == []
+
+
+def test_blank_cells_in_a_present_table_are_zero():
+    found = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines(blank_zeros=True) + T4_LINES))
+    for k, v in expected_t3().items():
+        assert found.cells[k] == v, k
+
+
+def test_missing_tables_are_absent_not_zero():
+    text = ["二、主动公开政府信息情况", "", "三、收到和处理政府信息公开申请情况", "",
+            "四、政府信息公开行政复议、行政诉讼情况", "", "五、存在的主要问题及改进情况", "无"]
+    found = tables.parse_tables(doc(text, images_only_tables=True))
+    assert found.tables == {"t2": False, "t3": False, "t4": False}
+    assert found.cells == {}
+    assert found.template is None
+    assert any(p.kind == "tables_as_images" for p in found.problems)
+
+
+def test_prose_with_template_words_is_not_a_table():
+    text = ["一、概述", "全年共受理政府信息公开申请5件,行政许可事项办理顺利,无政府集中采购。",
+            "本年度无因政府信息公开申请提起的行政复议、行政诉讼。"]
+    found = tables.parse_tables(doc(text, fmt="txt"))
+    assert found.cells == {} and found.template is None
+
+
+def test_headers_beat_the_year():
+    # a report on 2022 filled in the 2019 format
+    lines = ["2022年政府信息公开工作年度报告", "二、主动公开政府信息情况",
+             "第二十条第(一)项\t\t\t", "信息内容\t本年新制作数量\t本年新公开数量\t对外公开总数量",
+             "规章\t0\t0\t0", "规范性文件\t2\t2\t30",
+             "第二十条第(五)项\t\t\t", "信息内容\t上一年项目数量\t本年增/减\t处理决定数量",
+             "行政许可\t10\t+2\t5", "其他对外管理服务事项\t3\t-1\t0"]
+    found = tables.parse_tables(doc(lines))
+    assert found.template == "2019"
+    assert found.cells["t2.licensing.change"] == 2
+    assert found.cells["t2.other_services.change"] == -1
+    assert found.cells["t2.normative_docs.total_public"] == 30
+
+
+def test_merged_value_cells_repeat_over_their_span():
+    lines = ["二、主动公开政府信息情况",
+             "第二十条第(一)项\t第二十条第(一)项\t第二十条第(一)项\t第二十条第(一)项\t第二十条第(一)项",
+             "信息内容\t本年新 制作数量\t本年新 公开数量\t本年新 公开数量\t对外公开总数量",
+             "规章\t13\t13\t13\t524", "规范性文件\t60\t60\t60\t368",
+             "第二十条第(九)项\t第二十条第(九)项\t第二十条第(九)项\t第二十条第(九)项\t第二十条第(九)项",
+             "信息内容\t采购项目数量\t采购项目数量\t采购总金额\t采购总金额",
+             "政府集中采购\t6\t6\t251000元\t251000元"]
+    found = tables.parse_tables(doc(lines))
+    assert found.template == "2019"
+    assert [found.cells[f"t2.rules.{c}"] for c in ("made", "published", "total_public")] == [13, 13, 524]
+    assert found.cells["t2.procurement.projects"] == 6
+    assert abs(found.cells["t2.procurement.amount_wan"] - 25.1) < 1e-9
+
+
+def test_traditional_variant_label_after_conversion():
+    # a wiki-style mirror turned 文件 into 檔案; extraction converted it to 档案
+    lines = ["二、主动公开政府信息情况", "第二十条第(一)项", "信息内容\t本年新制作数量\t本年新公开数量\t对外公开总数量",
+             "规章\t0\t0\t0", "规范性档案\t4\t4\t9"]
+    found = tables.parse_tables(doc(lines))
+    assert found.cells["t2.normative_docs.total_public"] == 9
+
+
+def test_one_cell_per_line_with_split_labels():
+    lines = ["二、主动公开政府信息情况", "", "\t第二十条第（一）项", "", "\t信息内容", "\t本年新制作数量",
+             "\t本年新公开数量", "\t对外公开总数量", "", "\t规章", "", "（市政府令）", "\t0", "\t0", "\t0", "",
+             "\t规范性文件", "", "（有规范性文件登记号）", "\t1", "\t1", "\t1", ""]
+    rows = t3_rows_values("2019")
+    lines += ["三、收到和处理政府信息公开申请情况", "\t（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）",
+              "\t申请人情况", "", "\t", "\t自然人", "\t法人或其他组织", "\t总计", ""]
+    for r in codebook.template("2019").tables["t3"].rows:
+        if r.group and r.group != "三、本年度办理结果":
+            lines += ["\t", "\t" + r.group] if r.label.startswith("1.") else ["\t", "\t"]
+        lines.append("\t" + r.label)
+        lines += ["\t" + str(x) + "\u00a0" for x in rows[r.id]]
+        lines.append("")
+    lines += ["四、政府信息公开行政复议、行政诉讼情况", "", "\t行政复议", "\t行政诉讼", "", "\t结果维持", "\t总计", ""]
+    lines += ["\t" + x for x in "0 0 0 0 0 1 0 0 0 1 0 0 0 0 0".split()]
+    lines += ["", "五、存在的主要问题及改进情况"]
+    found = tables.parse_tables(doc(lines, fmt="txt"))
+    assert found.template == "2019"
+    assert found.cells["t2.normative_docs.made"] == 1
+    for k, v in expected_t3("2019").items():
+        assert found.cells[k] == v, k
+    assert found.cells["t4.litigation_direct.upheld"] == 1
+    assert found.cells["t4.litigation_direct.total"] == 1
+
+
+def test_pdf_text_shifted_rows_stray_cell_and_surplus_t4_cell():
+    rows = t3_rows_values("2021")
+    lines = t2_2021_lines() + T3_HEAD_2021
+    for i, r in enumerate(codebook.template("2021").tables["t3"].rows):
+        vals = "\t".join(map(str, rows[r.id]))
+        if r.id == "rejected_publication":
+            lines += ["", f"\t理\t{r.label}\t{vals}"]           # page break, tail of a merged cell
+        elif i % 3 == 0:
+            lines.append(f"{r.label}\t\t{vals}\t")               # shifted left, trailing cell
+        else:
+            lines.append(f"\t\t{r.label}\t{vals}")
+    lines += T4_LINES[:4] + ["1\t0\t1\t0\t2\t0\t0\t0\t1\t1\t0\t0\t0\t0\t0\t0"] + T4_LINES[5:]
+    found = tables.parse_tables(doc(lines, fmt="txt"))
+    for k, v in expected_t3().items():
+        assert found.cells[k] == v, k
+    assert found.cells["t4.litigation_after.total"] == 0
+    assert found.cells["t4.litigation_direct.pending"] == 1
+
+
+def test_sub_rows_resolved_by_group_number_and_text():
+    rows = t3_rows_values("2021")
+    rows["rejected_duplicate"] = [1, 0, 0, 0, 0, 0, 1]       # （五）2.
+    rows["denied_prohibited"] = [0, 0, 0, 0, 0, 0, 0]        # （三）2.
+    rows["granted"] = [1, 1, 0, 0, 0, 0, 2]
+    found = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines(rows=rows) + T4_LINES))
+    assert found.cells["t3.rejected_duplicate.natural_person"] == 1
+    assert found.cells["t3.denied_prohibited.natural_person"] == 0
+    assert found.cells["t3.unable_needs_creation.natural_person"] == 0
+
+
+def test_cells_run_together_resolved_by_identities():
+    rows = t3_rows_values("2021")
+    parts = ["二、主动公开政府信息情况第二十条第(一)项信息内容本年制发件数本年废止件数现行有效件数规章000"
+             "行政规范性文件000第二十条第(五)项信息内容本年处理决定数量行政许可2293"
+             "三、收到和处理政府信息公开申请情况申请人情况自然人法人或其他组织总计商业企业科研机构社会公益组织法律服务机构其他"]
+    for r in codebook.template("2021").tables["t3"].rows:
+        parts.append(r.label + "".join(map(str, rows[r.id])))
+    parts.append("四、政府信息公开行政复议、行政诉讼情况行政复议行政诉讼结果维持结果纠正其他结果尚未审结总计"
+                 "未经复议直接起诉复议后起诉结果维持结果纠正其他结果尚未审结总计10203120001200000五、存在的主要问题及改进情况")
+    found = tables.parse_tables(doc(["".join(parts)], fmt="txt"))
+    assert found.cells["t2.rules.issued"] == 0
+    assert found.cells["t2.licensing.decisions"] == 2293
+    for k, v in expected_t3().items():
+        assert found.cells[k] == v, k
+    assert [found.cells[f"t4.reconsideration.{c}"] for c in ("upheld", "corrected", "other", "pending", "total")] \
+        == [1, 0, 2, 0, 3]
+    assert found.cells["t4.litigation_direct.upheld"] == 12
+
+
+def test_ambiguous_run_together_row_is_left_unread():
+    lines = t2_2021_lines()
+    lines[4] = "行政规范性文件693665"                              # 69|3|665? 6|93|665? no identity
+    found = tables.parse_tables(doc(lines, fmt="txt"))
+    assert "t2.normative_docs.issued" not in found.cells
+    assert found.cells["t2.licensing.decisions"] == 15
+    assert any(p.kind == "cells_run_together" for p in found.problems)
+
+
+def test_split_blob_respects_spaces_and_leading_zeros():
+    assert tables.split_blob("000", 3) == [[0, 0, 0]]
+    assert [23, 0, 0, 0, 0, 0, 23] in tables.split_blob("230 000023", 7)
+    assert all(len(c) == 7 for c in tables.split_blob("230 000023", 7))
+    assert tables.split_blob("05", 1) == []
+
+
+def test_t3_split_over_two_tables_with_repeated_header():
+    lines = t2_2021_lines() + t3_grid_lines()
+    cut = next(i for i, ln in enumerate(lines) if "3.要求提供公开出版物" in ln)
+    lines[cut:cut] = ["", "\t\t\t自然人\t商业企业\t科研机构\t社会公益组织\t法律服务机构\t其他\t总计"]
+    found = tables.parse_tables(doc(lines + T4_LINES))
+    for k, v in expected_t3().items():
+        assert found.cells[k] == v, k
+
+
+def test_subtotal_column_is_skipped_by_header_position():
+    lines = t2_2021_lines() + [
+        "三、收到和处理政府信息公开申请情况",
+        "\t\t\t自然人\t法人或其他组织\t\t\t\t\t\t总计",
+        "\t\t\t\t商业企业\t科研机构\t社会公益组织\t法律服务机构\t其他\t小计\t"]
+    rows = t3_rows_values("2021")
+    for r in codebook.template("2021").tables["t3"].rows:
+        v = rows[r.id]
+        lines.append("\t".join(t3_label_cells(r) + list(map(str, v[:6])) + [str(sum(v[1:6]))] + [str(v[6])]))
+    found = tables.parse_tables(doc(lines + T4_LINES))
+    for k, v in expected_t3().items():
+        assert found.cells[k] == v, k
+
+
+def test_t4_blank_template_is_zeros_and_block_rows_layout():
+    blank = T4_LINES[:4] + ["\t" * 14] + T4_LINES[5:]
+    found = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines() + blank))
+    assert found.tables["t4"] and all(found.cells[c] == 0 for c in codebook.cell_ids("2021", "t4"))
+    per_block = ["四、政府信息公开行政复议、行政诉讼情况", "\t结果维持\t结果纠正\t其他结果\t尚未审结\t总计",
+                 "行政复议\t1\t0\t0\t0\t1", "未经复议直接起诉\t0\t0\t0\t2\t2", "复议后起诉\t0\t0\t0\t0\t0",
+                 "五、存在的主要问题及改进情况"]
+    found = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines() + per_block))
+    assert found.cells["t4.reconsideration.upheld"] == 1
+    assert found.cells["t4.litigation_direct.pending"] == 2
+    assert found.cells["t4.litigation_after.total"] == 0
+
+
+def test_ocr_rows_that_do_not_add_up_are_left_out():
+    rows = t3_rows_values("2021")
+    lines = t2_2021_lines() + t3_grid_lines(rows=rows) + T4_LINES
+    i = next(k for k, ln in enumerate(lines) if ln.startswith("一、本年新收"))
+    lines[i] = lines[i].replace("\t5\t1\t", "\t8\t1\t")                 # OCR read 5 as 8
+    found = tables.parse_tables(doc(lines, fmt="pdf", ocr=True))
+    assert "t3.new_received.natural_person" not in found.cells
+    assert found.cells["t3.granted.total"] == 3
+    assert any(p.kind == "ocr_doubtful" for p in found.problems)
+
+
+def test_ocr_label_with_a_misread_character_is_still_found():
+    lines = t2_2021_lines() + t3_grid_lines() + T4_LINES
+    i = next(k for k, ln in enumerate(lines) if ln.startswith("四、结转下年度继续办理"))
+    lines[i] = lines[i].replace("结转", "结续")
+    assert "t3.carried_forward.total" not in tables.parse_tables(doc(lines, fmt="pdf")).cells
+    found = tables.parse_tables(doc(lines, fmt="pdf", ocr=True))
+    assert found.cells["t3.carried_forward.natural_person"] == 1
+
+
+def test_one_cell_per_line_with_blank_cells_in_place():
+    grid = t2_2021_lines() + t3_grid_lines(blank_zeros=True) + T4_LINES[:4] + [
+        "1\t\t1\t\t2\t\t\t\t\t\t\t\t\t\t"] + T4_LINES[5:]
+    lines = []
+    for ln in grid:
+        lines += ["\t" + c for c in ln.split("\t")] + [""]
+    found = tables.parse_tables(doc(lines, fmt="txt"))
+    for k, v in expected_t3().items():
+        assert found.cells[k] == v, k
+    assert [found.cells[f"t4.reconsideration.{c}"] for c in ("upheld", "corrected", "other", "pending", "total")] \
+        == [1, 0, 1, 0, 2]
+    assert found.cells["t4.litigation_after.total"] == 0
+
+
+def test_2019_run_together_rows_repeat_and_unchanged_priors():
+    text = ("二、主动公开政府信息情况第二十条第(一)项信息内容本年新制作数量本年新公开数量对外公开总数量规章000"
+            "规范性文件898989第二十条第(五)项信息内容上一年项目数量本年增/减处理决定数量行政许可3960181"
+            "其他对外管理服务事项100153第二十条第(九)项信息内容采购项目数量采购总金额政府集中采购13575394432.52元"
+            "三、收到和处理政府信息公开申请情况")
+    found = tables.parse_tables(doc([text], fmt="txt"))
+    assert found.template == "2019"
+    assert [found.cells[f"t2.normative_docs.{c}"] for c in ("made", "published", "total_public")] == [89, 89, 89]
+    assert [found.cells[f"t2.licensing.{c}"] for c in ("prev_count", "change", "decisions")] == [396, 0, 181]
+    assert found.cells["t2.other_services.prev_count"] == 10
+    assert "t2.procurement.projects" not in found.cells            # 135|75394432.52? left unread
