@@ -105,8 +105,10 @@ def export(db_path, out_dir, formats):
 def demo(ctx, db_path, port, portal_port, no_serve):
     """Start the bundled sample portals, crawl them, build the database, serve it."""
     from harvester.demo import run_demo
+    # The demo is for reading the summary, not Scrapy's per-portal stats: quiet unless asked.
+    explicit = ctx.parent.get_parameter_source("log_level") == click.core.ParameterSource.COMMANDLINE
     run_demo(db_path, port=port, portal_port=portal_port, serve=not no_serve,
-             log_level=ctx.obj["log_level"])
+             log_level=ctx.obj["log_level"] if explicit else "WARNING")
 
 
 @main.group()
