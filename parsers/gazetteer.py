@@ -62,9 +62,11 @@ def _by_name() -> dict[str, list[dict]]:
 
 
 @lru_cache(maxsize=1)
-def _name_pattern() -> re.Pattern:
-    names = sorted(_by_name(), key=len, reverse=True)
-    return re.compile("|".join(re.escape(n) for n in names))
+def _name_index() -> tuple[frozenset, int]:
+    """Characters that end a division name (市, 县, 区…) and the longest name's length: a text is
+    scanned only at those characters, far faster than one regex of thousands of names."""
+    names = _by_name()
+    return frozenset(n[-1] for n in names), max(len(n) for n in names)
 
 
 def _public(d: dict) -> dict:
@@ -73,9 +75,37 @@ def _public(d: dict) -> dict:
 
 
 def find_all(text: str) -> list[dict]:
-    """Every division named in `text`, in order, longest names first at each position."""
-    return [{"start": m.start(), "name": m.group(), "candidates": _by_name()[m.group()]}
-            for m in _name_pattern().finditer(text or "")]
+    """Every division named in `text`, in order, longest names first at each position, never
+    overlapping (the leftmost-longest reading of the text)."""
+    text = text or ""
+    names = _by_name()
+    ends, longest = _name_index()
+    matches: dict[int, int] = {}          # start -> end of the longest name starting there
+    for i, ch in enumerate(text):
+        if ch not in ends:
+            continue
+        for length in range(2, min(longest, i + 1) + 1):
+            start = i + 1 - length
+            if text[start:i + 1] in names and matches.get(start, -1) < i + 1:
+                matches[start] = i + 1
+    found, position = [], 0
+    for start in sorted(matches):
+        if start < position:
+            continue
+        name = text[start:matches[start]]
+        found.append({"start": start, "name": name, "candidates": names[name]})
+        position = matches[start]
+    return found
+
+
+def _longest_at(text: str, pos: int) -> str | None:
+    """The longest division name that starts at `pos`."""
+    names = _by_name()
+    _, longest = _name_index()
+    for length in range(min(longest, len(text) - pos), 1, -1):
+        if text[pos:pos + length] in names:
+            return text[pos:pos + length]
+    return None
 
 
 def lookup(name: str, context: str = "") -> dict | None:
@@ -87,13 +117,12 @@ def lookup(name: str, context: str = "") -> dict | None:
     name = re.sub(r"\s+", "", name or "")
     chain: list[dict] = []
     pos = 0
-    pat = _name_pattern()
     while True:
-        m = pat.match(name, pos)
-        if not m:
+        found = _longest_at(name, pos)
+        if not found:
             break
-        chain.append({"name": m.group(), "candidates": _by_name()[m.group()]})
-        pos = m.end()
+        chain.append({"name": found, "candidates": _by_name()[found]})
+        pos += len(found)
     if not chain:
         return None
     hints = {c["name"] for c in find_all(context)} if context else set()

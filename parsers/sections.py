@@ -10,6 +10,7 @@ It must never invent a section: a section whose heading is absent is simply not 
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from parsers import codebook
@@ -36,6 +37,7 @@ def _fold(s: str) -> str:
     return re.sub(r"[\s\"“”]", "", s).replace("其它", "其他")
 
 
+@functools.cache
 def _codebook_labels() -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     try:
