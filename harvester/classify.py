@@ -6,11 +6,12 @@ what reports are called lives here, not in the spider.
 """
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from parsers.normalise import to_simplified
 
 # Decisions
 REPORT = "report"            # an annual report page or file: fetch and parse it
@@ -62,10 +63,6 @@ TWIN_URL_RE = re.compile(r"(_print|_wap|_m|_mobile)\.s?html?$|/gate/big5/|/print
 NON_REPORT_COLUMN_RE = re.compile(r"wzndbb|zfwzndbb|xxgkzn|xxgkzd|czyjs|yjs|ysjs")
 
 
-@functools.cache
-def _t2s():
-    import opencc
-    return opencc.OpenCC("t2s")
 
 
 def norm(text: str | None) -> str:
@@ -74,7 +71,7 @@ def norm(text: str | None) -> str:
         return ""
     text = unicodedata.normalize("NFKC", text)
     text = re.sub(r"\s+", "", text)
-    return _t2s().convert(text)
+    return to_simplified(text)
 
 
 def is_file_url(url: str) -> bool:

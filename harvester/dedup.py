@@ -11,11 +11,12 @@
 """
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 
 from datasketch import MinHash
+
+from parsers.normalise import to_simplified
 
 NUM_PERM = 128
 SHINGLE = 5
@@ -25,10 +26,6 @@ CHROME = re.compile(r"【[^】]{1,8}】|打印本页|关闭窗口|返回顶部|�
                     r"分享到|当前位置[:：][^\n]*|\|{3,}|来源[:：][^\n]{0,30}|浏览次数[:：]?\s*\d*")
 
 
-@functools.cache
-def _t2s():
-    import opencc
-    return opencc.OpenCC("t2s")
 
 
 def agency_alias_key(name: str | None) -> str:
@@ -36,7 +33,7 @@ def agency_alias_key(name: str | None) -> str:
     if not name:
         return ""
     key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
-    key = _t2s().convert(key)
+    key = to_simplified(key)
     key = key.replace("办公厅", "办公室")
     key = re.sub(r"人民政府$", "", key)          # 定海区人民政府 == 定海区 (the government's report)
     return key
