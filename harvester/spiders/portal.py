@@ -153,6 +153,7 @@ class PortalSpider(scrapy.Spider):
             return
         if self._soft_404(response):
             self.counts["errors"] += 1
+            yield self._body_item(response, "soft_404")      # kept, but not parsed as a report
             yield CrawlError(response.url, self.portal_name, "soft_404",
                              "HTTP 200 but the page says it does not exist")
             return
