@@ -11,6 +11,7 @@ work: converters and OCR have time and page limits.
 """
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -330,21 +331,40 @@ def clean_title(title: str | None) -> str | None:
     return " ".join(best.split())
 
 
+@functools.cache
+def _cjk_re() -> re.Pattern:
+    return re.compile(rf"[{_CJK}]")
+
+
 def _cjk_count(s: str) -> int:
-    return len(re.findall(rf"[{_CJK}]", s))
+    return len(_cjk_re().findall(s)) if s else 0
 
 
-def _own_text(el) -> int:
-    """CJK characters in `el` outside links (navigation is mostly links)."""
-    total = _cjk_count(el.text_content() or "")
-    links = sum(_cjk_count(a.text_content() or "") for a in el.iter("a"))
-    return total - links
+def _own_text_counts(root) -> dict:
+    """CJK characters outside links (navigation is mostly links) for every element under `root`,
+    in one bottom-up pass: counting each element's text_content() again would be quadratic."""
+    counts: dict = {}
+
+    def own(el) -> int:
+        if isinstance(el.tag, str) and el.tag == "a":
+            counts[el] = 0
+            return 0
+        n = _cjk_count(el.text or "") if isinstance(el.tag, str) else 0
+        for child in el:
+            n += own(child) + _cjk_count(child.tail or "")
+        counts[el] = n
+        return n
+
+    own(root)
+    return counts
 
 
 def _report_body(root):
     """The deepest element holding most of the page's non-link text: the article container."""
     body = root.find(".//body")
     body = body if body is not None else root
+    counts = _own_text_counts(body)
+    _own_text = counts.__getitem__
     total = _own_text(body)
     if total < 200:
         return body
