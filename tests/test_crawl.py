@@ -111,3 +111,56 @@ def test_datasette_serves_the_crawled_reports(crawled, truth):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_robots_and_off_site_links_are_respected(db, truth):
+    fetched = {r["url"] for r in db.query("select url from fetches")}
+    assert truth["disallowed_urls"] and not (set(truth["disallowed_urls"]) & fetched)
+    # A disallowed link that the classifier wanted is recorded, so users see what was skipped.
+    wanted = {r["url"] for r in db.query("select url from candidates where decision != 'reject'")}
+    robots = {r["url"] for r in db.query("select url from errors where kind = 'robots_forbidden'")}
+    assert set(truth["disallowed_urls"]) & wanted <= robots
+    assert not any(u.startswith(tuple(truth["offsite_urls"])) for u in fetched)
+    assert all(u.startswith("http://127.0.0.1:") for u in fetched)
+
+
+def test_gbk_pages_without_charset_are_decoded(db):
+    rows = list(db.query("select agency, title from reports where agency like '平潭县%'"))
+    assert rows and all("报告" in (r["title"] or "") for r in rows)
+
+
+def test_robots_txt_is_obeyed_and_recorded(tmp_path):
+    """A report link under a robots.txt Disallow is not fetched, and the skip is an error row."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import yaml
+
+    from conftest import crawl_args, run_ogi
+    pages = {"/robots.txt": b"User-agent: *\nDisallow: /private/\n",
+             "/nb/index.html": '<meta charset="utf-8"><a href="/private/t1.html">某局2023年政府信息公开工作年度报告</a>'.encode()}
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.path)
+            body = pages.get(self.path)
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8" if self.path != "/robots.txt" else "text/plain")
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        registry = tmp_path / "p.yaml"
+        registry.write_text(yaml.safe_dump([{"name": "r", "start_url": f"http://127.0.0.1:{server.server_address[1]}/nb/index.html"}]))
+        run_ogi(*crawl_args(registry, tmp_path / "ogi.db"))
+    finally:
+        server.shutdown()
+    assert "/private/t1.html" not in seen
+    db = sqlite_utils.Database(tmp_path / "ogi.db")
+    assert [r["kind"] for r in db.query("select kind from errors where url like '%/private/t1.html'")] == ["robots_forbidden"]
