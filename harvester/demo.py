@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 # Local sites: no politeness delay needed, and robots.txt is still obeyed.
-DEMO_OVERRIDES = {"AUTOTHROTTLE_ENABLED": "false", "DOWNLOAD_DELAY": "0", "DOWNLOAD_TIMEOUT": "10",
+DEMO_OVERRIDES = {"AUTOTHROTTLE_ENABLED": "false", "DOWNLOAD_DELAY": "0", "DOWNLOAD_TIMEOUT": "5",
                   "RETRY_TIMES": "1", "CONCURRENT_REQUESTS_PER_DOMAIN": "8"}
 
 
@@ -33,7 +33,8 @@ def run_demo(db_path: str, *, port: int = 8001, portal_port: int = 0, serve: boo
     for stale in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
         stale.unlink(missing_ok=True)      # the demo always starts from an empty database
     started = time.monotonic()
-    with sample_portals.start(port=portal_port) as portals:
+    # The sample "slow page" answers well after the timeout, so the demo shows a timeout error.
+    with sample_portals.start(port=portal_port, slow_delay=15) as portals:
         print(f">> sample portals at {portals.base_url}")
         registry = write_registry(sample_portals.registry(portals.base_url),
                                   db_path.parent / "demo" / "portals.yaml")

@@ -164,3 +164,52 @@ def test_robots_txt_is_obeyed_and_recorded(tmp_path):
     assert "/private/t1.html" not in seen
     db = sqlite_utils.Database(tmp_path / "ogi.db")
     assert [r["kind"] for r in db.query("select kind from errors where url like '%/private/t1.html'")] == ["robots_forbidden"]
+
+
+def test_huge_files_and_timeouts_become_errors_not_crashes(tmp_path):
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import yaml
+
+    from conftest import crawl_args, run_ogi
+    links = ('<meta charset="utf-8"><a href="/big.pdf">附件：某局2023年政府信息公开工作年度报告.pdf</a>'
+             '<a href="/slow.html">某局2022年政府信息公开工作年度报告</a>'
+             '<a href="/loop1.html">某局2021年政府信息公开工作年度报告</a>')
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/loop1.html" or self.path == "/loop2.html":
+                self.send_response(302)
+                self.send_header("Location", "/loop2.html" if self.path == "/loop1.html" else "/loop1.html")
+                self.end_headers()
+                return
+            if self.path == "/slow.html":
+                time.sleep(4)
+            body = {"/nb/": links.encode(), "/big.pdf": b"%PDF-1.4\n" + b"0" * 3_000_000}.get(self.path, b"")
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "application/pdf" if self.path.endswith(".pdf") else "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except OSError:
+                pass
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        registry = tmp_path / "p.yaml"
+        registry.write_text(yaml.safe_dump([{"name": "t", "start_url": f"http://127.0.0.1:{server.server_address[1]}/nb/"}]))
+        run_ogi(*crawl_args(registry, tmp_path / "ogi.db", {"DOWNLOAD_MAXSIZE": "1000000"}))
+    finally:
+        server.shutdown()
+    db = sqlite_utils.Database(tmp_path / "ogi.db")
+    kinds = {r["url"].rsplit("/", 1)[-1]: r["kind"] for r in db.query("select url, kind from errors")}
+    assert kinds == {"big.pdf": "too_large", "slow.html": "timeout", "loop1.html": "redirect_loop"}
+    assert list(db.query("select status from crawl_runs"))[0]["status"] == "finished"
