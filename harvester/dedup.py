@@ -35,7 +35,7 @@ def agency_alias_key(name: str | None) -> str:
     key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
     key = to_simplified(key)
     key = key.replace("办公厅", "办公室")
-    key = re.sub(r"人民政府$", "", key)          # 定海区人民政府 == 定海区 (the government's report)
+    key = re.sub(r"人民政府$", "", key)          # XX区人民政府 == XX区 (the government's report)
     return key
 
 
