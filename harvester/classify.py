@@ -30,10 +30,13 @@ DOWNLOAD_HANDLER_RE = re.compile(
     r"(downfile|download|downloadfile|filedown|getfile|fileserver/down|attach(ment)?/)", re.I)
 
 # What an annual government-information-disclosure report is called (after t2s + NFKC).
+# Lists often cut titles short ("…2023年政府信息公开工作年度…"): a dated, cut title still counts,
+# and the content verdict after parsing has the last word.
 REPORT_TITLE_RE = re.compile(
     r"(政府|政务)?信息公开(工作)?(年度|年)?(工作)?(报告|年报)"
     r"|(政府|政务)?信息公开.{0,6}年度报告"
     r"|公开年报"
+    r"|(19|20)\d{2}年?度?.{0,12}信息公开(工作)?(年度|年)?.{0,2}(…|\.\.\.)$"
 )
 # Look-alikes, each with the reason it is not a report (first match wins).
 LOOKALIKES = [
@@ -74,9 +77,17 @@ def norm(text: str | None) -> str:
     return to_simplified(text)
 
 
+FILE_NAME_TEXT_RE = re.compile(r"\.(%s)\s*[)）]?$" % "|".join(FILE_EXTENSIONS), re.I)
+
+
 def is_file_url(url: str) -> bool:
     path = urlsplit(url).path + "?" + urlsplit(url).query
     return bool(FILE_EXT_RE.search(path) or DOWNLOAD_HANDLER_RE.search(path))
+
+
+def is_file_link(text: str | None, url: str) -> bool:
+    """A file by its URL, or by its link text ("附件：2023年度报告.pdf" behind /attach/123)."""
+    return is_file_url(url) or bool(FILE_NAME_TEXT_RE.search((text or "").strip()))
 
 
 @dataclass(frozen=True)
@@ -112,7 +123,7 @@ def classify_link(text: str | None, url: str, *, on_report_page: bool = False,
     path = urlsplit(url).path.lower()
     if url.startswith(("javascript:", "mailto:", "tel:")):
         return Verdict(IGNORE, "not a link")
-    file_like = is_file_url(url)
+    file_like = is_file_link(text, url)
     title = classify_title(text)
 
     if on_report_page:

@@ -73,18 +73,27 @@ def _documents(database) -> list[dict]:
     return docs, urls
 
 
-def _group(docs: list[dict]) -> dict[tuple, list[dict]]:
-    """(agency alias key, year) -> documents. Documents whose agency could not be read join the
-    report they nearly duplicate in the same year; otherwise they stand alone, unattributed."""
+def _group(docs: list[dict], children: dict[str, list[dict]]) -> dict[tuple, list[dict]]:
+    """(agency alias key, year) -> documents. A document whose agency or year could not be read
+    joins the report of the files it links to (a page that says "see attachment"), else the report
+    it nearly duplicates in the same year; otherwise it stands alone, unattributed."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     orphans = []
+    key_of_url = {}
     for doc in docs:
         record = doc["record"]
         if record.get("agency") and record.get("year"):
-            groups[(agency_alias_key(record["agency"]), int(record["year"]))].append(doc)
+            key = (agency_alias_key(record["agency"]), int(record["year"]))
+            groups[key].append(doc)
+            key_of_url.update((u["url"], key) for u in doc["urls"])
         else:
             orphans.append(doc)
     for doc in orphans:
+        linked = {key_of_url[c["url"]] for u in doc["urls"] for c in children.get(u["url"], [])
+                  if c["url"] in key_of_url}
+        if len(linked) == 1:
+            groups[linked.pop()].append(doc)
+            continue
         year = doc["record"].get("year")
         scored = [(max(similarity(doc["sig"], m["sig"]) for m in members), key)
                   for key, members in groups.items() if year is None or key[1] == int(year)]
@@ -131,13 +140,13 @@ def rebuild(database) -> dict:
     docs, urls_by_sha = _documents(database)
     for doc in docs:
         doc["sig"] = signature(doc["record"].get("text", ""))
-    groups = _group(docs)
     url_to_sha = {u["url"]: sha for sha, rows in urls_by_sha.items() for u in rows}
     children = defaultdict(list)
     for rows in urls_by_sha.values():
         for u in rows:
             if u["referrer"] and u["kind"] == "attachment":
                 children[u["referrer"]].append(u)
+    groups = _group(docs, children)
     history = defaultdict(list)
     for row in database.query("select url, sha256, fetched_at from fetches order by fetched_at, id"):
         history[row["url"]].append((row["fetched_at"], row["sha256"]))

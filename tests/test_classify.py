@@ -55,3 +55,9 @@ def test_file_urls():
     assert is_file_url("http://h/module/download/downfile.jsp?classid=0&filename=ab12.docx")
     assert not is_file_url("http://h/a/t20240801_1.html")
     assert classify_title("").decision == IGNORE
+
+
+def test_cut_titles_and_file_names_in_link_text():
+    assert classify_link("XX市2023年政府信息公开工作年度…", U).decision == REPORT
+    assert classify_link("附件：2023年度报告.pdf", "http://h/attach/123", on_report_page=True).decision == ATTACHMENT
+    assert classify_link("附件：2023年度报告.docx", "http://h/attach/124").decision != ATTACHMENT  # list page: needs a report title

@@ -213,3 +213,53 @@ def test_huge_files_and_timeouts_become_errors_not_crashes(tmp_path):
     kinds = {r["url"].rsplit("/", 1)[-1]: r["kind"] for r in db.query("select url, kind from errors")}
     assert kinds == {"big.pdf": "too_large", "slow.html": "timeout", "loop1.html": "redirect_loop"}
     assert list(db.query("select status from crawl_runs"))[0]["status"] == "finished"
+
+
+def test_unusual_markup_still_finds_reports(tmp_path):
+    """Cut list titles, a year-less report title, a PDF shown in a viewer iframe, and an attachment
+    behind an extension-less URL: each report is found and parsed."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import yaml
+
+    from conftest import ROOT, crawl_args, run_ogi
+    docs = ROOT / "harvester" / "sample_portals" / "docs"
+    text = (docs / "zibo-bigdata-2023.txt").read_text(encoding="utf-8")
+    paragraphs = "".join(f"<p>{line}</p>" for line in text.splitlines() if line.strip())
+    pages = {
+        "/nb/": ('<meta charset="utf-8"><ul>'
+                 '<li><a href="/a/1.html">淄博市大数据局2023年政府信息公开工作年度…</a></li>'
+                 '<li><a href="/a/2.html">平潭综合实验区政府信息公开工作年度报告</a></li>'
+                 '<li><a href="/a/3.html">青岛市大数据发展管理局2020年政府信息公开工作年度报告</a></li></ul>').encode(),
+        "/a/1.html": f'<meta charset="utf-8"><div class="article">{paragraphs}</div>'.encode(),
+        "/a/2.html": ('<meta charset="utf-8"><h1>平潭综合实验区政府信息公开工作年度报告</h1><p>一、总体情况 见附件</p>'
+                      '<p>二、主动公开政府信息情况</p><iframe src="/pdfjs/web/viewer.html?file=%2Ffiles%2F9.pdf"></iframe>').encode(),
+        "/files/9.pdf": (docs / "pingtan-zone-2023.pdf").read_bytes(),
+        "/a/3.html": '<meta charset="utf-8"><p>详见附件</p><a href="/attach/77">附件：年度报告.docx</a>'.encode(),
+        "/attach/77": (docs / "gen-qingdao-bigdata-2020.docx").read_bytes(),
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = pages.get(self.path.split("?")[0])
+            self.send_response(200 if body else 404)
+            kind = "application/octet-stream" if self.path.startswith(("/files", "/attach")) else "text/html"
+            self.send_header("Content-Type", kind)
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        registry = tmp_path / "p.yaml"
+        registry.write_text(yaml.safe_dump([{"name": "u", "start_url": f"http://127.0.0.1:{server.server_address[1]}/nb/"}]))
+        run_ogi(*crawl_args(registry, tmp_path / "ogi.db"))
+    finally:
+        server.shutdown()
+    db = sqlite_utils.Database(tmp_path / "ogi.db")
+    found = {(r["agency"], r["year"]) for r in db.query("select agency, year from reports")}
+    assert found == {("淄博市大数据局", 2023), ("平潭综合实验区管委会", 2023), ("青岛市大数据发展管理局", 2020)}

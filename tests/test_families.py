@@ -78,3 +78,11 @@ def test_jpage_reply_asks_for_the_remaining_chunks():
     assert [l.url.split("?")[1] for l in more] == ["startrecord=46&endrecord=90&perpage=15",
                                                    "startrecord=91&endrecord=100&perpage=15"]
     assert all(l.method == "POST" and l.body == "columnid=12&unitid=99" for l in more)
+
+
+def test_inline_pdf_viewers_and_frames_are_links():
+    from harvester.families import static
+    r = html("http://h/a/t1.html", '<iframe src="/pdfjs/web/viewer.html?file=%2Fupload%2Fr.pdf"></iframe>'
+                                    '<embed src="./r2.pdf" type="application/pdf">')
+    urls = {l.url for l in static.discover(r)}
+    assert {"http://h/upload/r.pdf", "http://h/a/r2.pdf"} <= urls

@@ -1,6 +1,9 @@
 """Plain HTML lists: <a href> links with their text or title attribute."""
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote
+
 from scrapy.http import HtmlResponse
 
 from harvester.families import Link
@@ -28,6 +31,18 @@ def links_in_html(response, selector) -> list[Link]:
         except ValueError:
             continue
         found.append(Link(url=url, text=text, via="a"))
+    # Reports shown inline: <iframe>/<embed>/<object> of a PDF, often through a viewer
+    # (pdfjs/web/viewer.html?file=/x.pdf).
+    for el in root.iter("iframe", "embed", "object"):
+        src = (el.get("src") or el.get("data") or "").strip()
+        if not src:
+            continue
+        viewer_file = re.search(r"[?&]file=([^&]+)", src)
+        target = unquote(viewer_file.group(1)) if viewer_file else src
+        try:
+            found.append(Link(url=response.urljoin(target), text=el.get("title") or "", via=el.tag))
+        except ValueError:
+            continue
     return found
 
 

@@ -24,6 +24,8 @@ from harvester.families import Link, discover
 from harvester.items import Candidate, CrawlError, FetchedBody
 from harvester.middlewares import RedirectLoopError
 
+REPORT_SECTIONS = re.compile(r"总体情况|主动公开政府信息情况|收到和处理政府信息公开申请|行政复议、行政诉讼|"
+                             r"存在的主要问题|其他需要报告的事项")
 SOFT_404 = re.compile(r"页面不存在|页面未找到|找不到(该|您要的)?页面|页面已(被)?删除|404\s*Not\s*Found|文章不存在|信息不存在")
 # Raw HTML that only a browser can turn into a list (PORTALS.md, "JavaScript-rendered pages").
 SCRIPT_RENDERED = re.compile(r"document\.write|innerHTML|atob\(|\.append\(|\.html\(|createElement|v-for|ng-repeat")
@@ -125,6 +127,11 @@ class PortalSpider(scrapy.Spider):
             # A "column" link that was really a file: treat it as a document.
             yield from self.parse_document(response)
             return
+        links = list(discover(response))
+        if self._is_report_not_list(response, links):
+            # Reached through a year-less report title that looked like a column: it is a report.
+            yield from self.parse_candidate(response)
+            return
         self.counts["list_pages"] += 1
         yield self._body_item(response, "list")
         if self._soft_404(response):
@@ -132,7 +139,7 @@ class PortalSpider(scrapy.Spider):
             yield CrawlError(response.url, self.portal_name, "soft_404",
                              "HTTP 200 but the page says it does not exist")
             return
-        followed = yield from self._follow(discover(response), response, depth, on_report_page=False)
+        followed = yield from self._follow(links, response, depth, on_report_page=False)
         # Nav links alone prove nothing: a list that shows no report, pager or API in raw HTML
         # but builds markup in scripts is rendered once in the browser.
         if not (followed["report"] or followed["pager"] or followed["api"]) \
@@ -168,11 +175,12 @@ class PortalSpider(scrapy.Spider):
         links = list(discover(response))
         # The page's own attachments (PDF/DOCX/…) and twins, including links written by scripts.
         yield from self._follow(links, response, depth, on_report_page=True)
-        # A "report" link that led to a list of reports (a column titled like a report): walk it.
-        reports_listed = sum(1 for link in links if not classify.is_file_url(link.url) and
+        # A "report" link that led to a list of reports (a column titled like a report), or a report
+        # that links other reports (earlier years, departments): walk those links too.
+        reports_listed = sum(1 for link in links if not classify.is_file_link(link.text, link.url) and
                              classify.classify_title(link.text).decision == classify.REPORT)
         max_depth = self._settings_int("OGI_MAX_LIST_DEPTH", self.max_depth)
-        if reports_listed >= 2 and depth < max_depth and not response.meta.get("twin"):
+        if reports_listed >= 1 and depth < max_depth and not response.meta.get("twin"):
             yield from self._follow(links, response, depth + 1, on_report_page=False)
 
     def parse_document(self, response, **_):
@@ -212,7 +220,7 @@ class PortalSpider(scrapy.Spider):
                                 verdict.decision, verdict.reason)
             if verdict.decision == classify.REPORT:
                 followed["report"] += 1
-                callback = self.parse_document if classify.is_file_url(url) else self.parse_candidate
+                callback = self.parse_document if classify.is_file_link(link.text, url) else self.parse_candidate
                 yield self._request(url, callback, depth=depth, role="page", link=link,
                                     referrer=response.url)
             elif verdict.decision == classify.TWIN and same_site:
@@ -234,6 +242,18 @@ class PortalSpider(scrapy.Spider):
                     yield self._request(url, self.parse_list, depth=depth, role="list", link=link,
                                         referrer=response.url)
         return followed
+
+    @staticmethod
+    def _is_report_not_list(response, links) -> bool:
+        """A page reached through a report title that reads like a report (its section headings)
+        rather than a list of reports."""
+        if classify.classify_title(response.meta.get("link_text")).decision != classify.REPORT:
+            return False
+        listed = sum(1 for link in links if classify.classify_title(link.text).decision == classify.REPORT)
+        if listed >= 2 or not isinstance(response, HtmlResponse):
+            return False
+        text = response.xpath("string(//body)").get() or ""
+        return len(REPORT_SECTIONS.findall(text)) >= 2
 
     @staticmethod
     def _malformed(response) -> str | None:
