@@ -86,3 +86,19 @@ def test_inline_pdf_viewers_and_frames_are_links():
                                     '<embed src="./r2.pdf" type="application/pdf">')
     urls = {l.url for l in static.discover(r)}
     assert {"http://h/upload/r.pdf", "http://h/a/r2.pdf"} <= urls
+
+
+def test_json_post_api_with_body_pages():
+    page = html("http://h/col/index.html", """<script>$.ajax({url: '/api/getFileListByCodeId', type: 'POST',
+        contentType: 'application/json', data: JSON.stringify({channelId: '1234', page: 1, size: 2})});</script>""")
+    api = [l for l in jsonapi.discover(page) if l.kind == "api"]
+    assert api[0].method == "POST" and json.loads(api[0].body) == {"channelId": "1234", "page": 1, "size": 2}
+    reply = {"results": {"data": {"total": 5, "results": [
+        {"titleHtml": "<em>某部</em>2023年政府信息公开工作年度报告", "url": "/a/1.html"},
+        {"titleHtml": "某部2022年政府信息公开工作年度报告", "url": "/a/2.html"}]}}}
+    request = Request(api[0].url, method="POST", body=api[0].body)
+    r = TextResponse(url=api[0].url, body=json.dumps(reply).encode(), request=request,
+                     headers={"Content-Type": "application/json"}, encoding="utf-8")
+    links = jsonapi.discover(r)
+    assert [l.text for l in links if l.kind is None] == ["某部2023年政府信息公开工作年度报告", "某部2022年政府信息公开工作年度报告"]
+    assert [json.loads(l.body)["page"] for l in links if l.kind == "api"] == [2, 3]

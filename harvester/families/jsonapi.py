@@ -86,6 +86,10 @@ def json_links(response) -> list[Link]:
     found: list = []
     _walk(data, found)
     links = [Link(url=response.urljoin(u), text=t, via="json") for u, t in found]
+    request = response.request
+    if request is not None and request.method == "POST" and found:
+        links += _json_body_pages(request, data, len(found))
+        return links
     # Pagination: the request's own page parameter, advanced while more records exist.
     query = dict(parse_qsl(urlsplit(response.url).query))
     param = next((p for p in PAGE_PARAMS if p in query and query[p].isdigit()), None)
@@ -116,7 +120,10 @@ def json_links(response) -> list[Link]:
     return links
 
 
-ARG_BLOCK = re.compile(r"\b(?:listArgs|params|data|ajaxParam|args|query|where|searchParams)\s*:\s*\{([^{}]*)\}")
+ARG_BLOCK = re.compile(
+    r"\b(?:listArgs|params|data|ajaxParam|args|query|where|searchParams|body)\s*:\s*(?:JSON\.stringify\(\s*)?\{([^{}]*)\}")
+JSON_BODY = re.compile(r"JSON\.stringify|application/json", re.I)
+JSON_PAGE_KEYS = ("page", "pageNo", "pageIndex", "pageNum", "currentPage", "current", "curPage")
 ARG_PAIR = re.compile(r"""["']?(\w+)["']?\s*:\s*(?:["']([^"']*)["']|(-?\d+))""")
 
 
@@ -126,8 +133,32 @@ def _call_arguments(window: str) -> dict:
     args = {}
     for block in ARG_BLOCK.findall(window):
         for key, text, number in ARG_PAIR.findall(block):
-            args.setdefault(key, text if text or not number else number)
+            args.setdefault(key, text if text or not number else int(number))
     return args
+
+
+def _json_body_pages(request, data, found: int) -> list[Link]:
+    """Next pages of a JSON POST API: the same body with its page key advanced."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return []
+    if not isinstance(body, dict):
+        return []
+    key = next((k for k in JSON_PAGE_KEYS if k in body), None)
+    if key is None or not str(body[key]).isdigit():
+        return []
+    page = int(body[key])
+    pages, total = _numbers(data, PAGES_KEYS), _numbers(data, TOTAL_KEYS)
+    if pages is None and total is not None:
+        pages = math.ceil(total / found)
+    if page not in (0, 1) or pages is None:
+        return []
+    last = pages - 1 if page == 0 else pages
+    headers = {"Content-Type": "application/json"}
+    return [Link(url=request.url, via="json", kind="api", method="POST", headers=headers,
+                 body=json.dumps({**body, key: n}, ensure_ascii=False))
+            for n in range(page + 1, min(last, MAX_PAGES) + 1)]
 
 
 def endpoints_in_scripts(response) -> list[Link]:
@@ -141,6 +172,15 @@ def endpoints_in_scripts(response) -> list[Link]:
             lowered = window.lower()
             method = "POST" if re.search(r"type\s*:\s*['\"]post|\$\.post|axios\.post", lowered) else "GET"
             url = response.urljoin(raw)
+            if JSON_BODY.search(window):
+                # A JSON POST API (ministries' getFileListByCodeId…): the arguments go as a JSON body.
+                args = _call_arguments(window)
+                page_key = next((k for k in JSON_PAGE_KEYS if k in args), "page")
+                args[page_key] = 1
+                links.append(Link(url=response.urljoin(raw), via="script-api", kind="api", method="POST",
+                                  body=json.dumps(args, ensure_ascii=False),
+                                  headers={"Content-Type": "application/json"}))
+                continue
             args = {k: v for k, v in _call_arguments(window).items() if k not in PAGE_PARAMS}
             body = None
             if args and method == "GET":
