@@ -46,7 +46,7 @@ def to_simplified(text: str) -> str:
     return _converter("t2s").convert(text)
 
 
-def traditional_share(text: str, sample: int = 20000) -> float:
+def traditional_share(text: str, sample: int = 6000) -> float:
     """Share of CJK characters that OpenCC changes when converting to simplified.
 
     Simplified text scores near 0 (a few characters such as 于/於 are ambiguous); a traditional
