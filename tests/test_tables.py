@@ -331,3 +331,13 @@ def test_2019_run_together_rows_repeat_and_unchanged_priors():
     assert [found.cells[f"t2.licensing.{c}"] for c in ("prev_count", "change", "decisions")] == [396, 0, 181]
     assert found.cells["t2.other_services.prev_count"] == 10
     assert "t2.procurement.projects" not in found.cells            # 135|75394432.52? left unread
+
+
+def test_t4_vertical_headers_split_per_character_position_wins():
+    vertical = ["四、政府信息公开行政复议、行政诉讼情况", "行政复议\t行政诉讼",
+                "结\t结\t其\t尚\t总", "果\t果\t他\t未\t计", "维\t纠\t结\t审", "持\t正\t果\t结",
+                "0\t1\t0\t0\t1\t0\t0\t0\t0\t0\t2\t0\t0\t0\t2", "五、存在的主要问题及改进情况"]
+    found = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines() + vertical, fmt="pdf"))
+    assert found.cells["t4.reconsideration.corrected"] == 1
+    assert found.cells["t4.litigation_after.upheld"] == 2
+    assert checks.failed_checks(found.template, found.tables, found.cells) == []
