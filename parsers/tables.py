@@ -7,7 +7,9 @@ under the codebook ids. It walks the codebook's fixed label sequence: a row is f
 label (group + number + text, in template order) and its values are read from the same line
 when the line holds them, otherwise from what follows the label up to the next label. Cells run
 together ("640020470") are split by enumeration and kept only when the identities (row totals,
-column balances, block totals) leave one reading.
+column balances, block totals) leave one reading; table 2 has no identities, so its rows use, in
+order, a number printed n times, an unchanged 本年增/减, a figure the text states, and the one
+plausible stock and flow (`_stock_flow_reading`), every such reading flagged; else left unread.
 
 What it must never do: invent a table the document lacks (no label, no cells), fill a cell it
 could not read, correct a source's arithmetic, look at file names/agencies/years, or do I/O.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -333,6 +336,44 @@ def split_blob(blob: str, n: int, limit: int = 50000) -> list[list[int]]:
     return good
 
 
+# Plausibility of a stock-and-flow row (本年制发, 本年废止, 现行有效), for digits run together when
+# nothing else decides. Normative documents are issued for a few years (usually at most five;
+# 国办发〔2018〕37号 asks for validity periods), so the stock in force is typically several years'
+# issuance, and a year repeals a share of the documents in force, rarely nearly all. A reading must beat
+# every other by a clear margin (likelihood ratio e^1.5), or the row stays unread.
+_STOCK_FLOW = ("issued", "repealed", "in_force")
+_STOCK_YEARS = 5.0
+_STOCK_MARGIN = 1.5
+
+
+def _stock_flow_reading(ids: list[str], cands: list[list[int]],
+                        near: dict[int, set[int]] | None = None) -> list[int] | None:
+    """The one plausible reading of a run-together stock-and-flow row, else None.
+
+    `near`: figures the text states for a column that no reading prints (393 in force at a
+    cleanup earlier in the year): a reading close to them in magnitude is the likelier.
+    """
+    if tuple(cid.rsplit(".", 1)[1] for cid in ids) != _STOCK_FLOW or len(cands) < 2:
+        return None
+    scored = []
+    for cand in cands:
+        issued, repealed, in_force = cand
+        if in_force < issued:
+            continue                       # most of the year's documents repealed within it
+        stock = math.log((in_force + 1) / (_STOCK_YEARS * (issued + 1)))
+        # share of all the documents alive during the year that were repealed: cleanups happen,
+        # wiping out nearly everything does not (density falling linearly to 0 at a share of 1)
+        share = repealed / (in_force + repealed) if in_force + repealed else 0.0
+        score = -stock * stock / 2 + math.log(max(1.0 - share, 1e-9))
+        for i, figures in (near or {}).items():
+            score -= min(math.log((cand[i] + 1) / (f + 1)) ** 2 for f in figures) / 2
+        scored.append((score, list(cand)))
+    scored.sort(key=lambda x: x[0], reverse=True)
+    if not scored or (len(scored) > 1 and scored[0][0] - scored[1][0] < _STOCK_MARGIN):
+        return None
+    return scored[0][1]
+
+
 # --------------------------------------------------------------------------- template detection
 
 
@@ -616,9 +657,55 @@ class _Parser:
                     "cells_run_together",
                     f"{ids[0].rsplit('.', 1)[0]}: digits run together; read with an unchanged (0) 本年增/减"))
                 return dict(zip(ids, zero[0]))
+        row = ids[0].rsplit(".", 1)[0]
+        # A figure the report's own text states for this row and column (…制发的规范性文件77件)
+        # narrows the readings to those that print it.
+        stated = self._stated_in_prose(block, row.split(".")[1], n)
+        also = ""
+        if stated:
+            agree = [sum(c[i] in stated.get(i, ()) for i in range(n)) for c in cands]
+            if max(agree) > 0:
+                cands = [c for c, a in zip(cands, agree) if a == max(agree)]
+                also = ", agrees with a figure the text states"
+                if len(cands) == 1:
+                    self.problems.append(Problem(
+                        "cells_run_together",
+                        f"{row}: digits '{blob}' run together; read as {'|'.join(map(str, cands[0]))}, "
+                        "the one reading that agrees with a figure the text states"))
+                    return dict(zip(ids, cands[0]))
+        near = {i: v for i, v in stated.items() if not any(c[i] in v for c in cands)}
+        pick = _stock_flow_reading(ids, cands, near)
+        if pick is not None:
+            self.problems.append(Problem(
+                "cells_run_together",
+                f"{row}: digits '{blob}' run together; read as {'|'.join(map(str, pick))}, the only "
+                f"plausible stock and flow (现行有效 several years of 本年制发){also}; check the source"))
+            return dict(zip(ids, pick))
         self.problems.append(Problem(
-            "cells_run_together", f"{ids[0].rsplit('.', 1)[0]}: '{blob}' splits {len(cands)} ways; left unread"))
+            "cells_run_together", f"{row}: '{blob}' splits {len(cands)} ways; left unread"))
         return None
+
+    def _stated_in_prose(self, block, row_id: str, n: int) -> dict[int, set[int]]:
+        """{column index: numbers} the text states as '<column verb> … <row label> N件'.
+
+        The verb is the column label without its 本年/件数 frame (制发, 废止, 现行有效); no digit or
+        clause break may come between verb, row label and number, so the table's own run of
+        labels and digits never matches itself.
+        """
+        row = next((r for r in block.rows if r.id == row_id), None)
+        if row is None:
+            return {}
+        nouns = "|".join(sorted({re.escape(x) for x in row.labels}, key=len, reverse=True))
+        out: dict[int, set[int]] = {}
+        for i, col in enumerate(block.columns[:n]):
+            verbs = {re.sub(r"^本年(度)?|(件数|数量|件)$", "", x) for x in col.labels}
+            verbs = "|".join(sorted({re.escape(v) for v in verbs if len(v) >= 2}, key=len, reverse=True))
+            if not verbs:
+                continue
+            rx = re.compile(rf"(?:{verbs})[^。；;，,:：\d]{{0,12}}?(?:{nouns})[^。；;，,:：\d]{{0,4}}?(\d+)件")
+            for m in rx.finditer(self.c.text):
+                out.setdefault(i, set()).add(int(m.group(1)))
+        return out
 
     # -- table 3 -------------------------------------------------------------------------
     def t3_header(self, start: int, first_row_start: int):

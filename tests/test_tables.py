@@ -236,11 +236,30 @@ def test_cells_run_together_resolved_by_identities():
 
 def test_ambiguous_run_together_row_is_left_unread():
     lines = t2_2021_lines()
-    lines[4] = "行政规范性文件693665"                              # 69|3|665? 6|93|665? no identity
+    lines[4] = "行政规范性文件21030"                  # 2|10|30 or 21|0|30: both plausible, no identity
     found = tables.parse_tables(doc(lines, fmt="txt"))
     assert "t2.normative_docs.issued" not in found.cells
     assert found.cells["t2.licensing.decisions"] == 15
-    assert any(p.kind == "cells_run_together" for p in found.problems)
+    assert any(p.kind == "cells_run_together" and "left unread" in p.message for p in found.problems)
+
+
+def test_run_together_stock_and_flow_read_by_plausibility_and_flagged():
+    lines = t2_2021_lines()
+    lines[4] = "行政规范性文件693665"     # 6|93|665 needs 130 years of issuance in force; 6|936|65 a 94% wipe-out
+    found = tables.parse_tables(doc(lines, fmt="txt"))
+    assert [found.cells[f"t2.normative_docs.{c}"] for c in ("issued", "repealed", "in_force")] == [69, 3, 665]
+    assert any(p.kind == "cells_run_together" and "check the source" in p.message for p in found.problems)
+
+
+def test_run_together_row_follows_the_figure_the_text_states():
+    prose = ["一、总体情况", "全年制发行政规范性文件771件，清理后现行有效的规范性文件2400件。"]
+    lines = t2_2021_lines()
+    lines[4] = "行政规范性文件77132470"   # 77|132|470 is the likelier shape, but the text says 771 were issued
+    found = tables.parse_tables(doc(prose + lines, fmt="txt"))
+    assert [found.cells[f"t2.normative_docs.{c}"] for c in ("issued", "repealed", "in_force")] == [771, 3, 2470]
+    # prose alone never writes a cell: a row printed with separators keeps its printed values
+    found = tables.parse_tables(doc(prose + t2_2021_lines(), fmt="txt"))
+    assert found.cells["t2.normative_docs.issued"] == 3
 
 
 def test_split_blob_respects_spaces_and_leading_zeros():
