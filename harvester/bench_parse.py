@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DOCS = ROOT / "harvester" / "sample_portals" / "docs"
 CORPUS_DOCS = ROOT.parent / "shared" / "corpus" / "docs"
 SUFFIXES = {".pdf", ".html", ".htm", ".docx", ".txt"}
-MIN_SECONDS = 1.0          # each format runs at least this long (small sets are repeated)
+MIN_SECONDS = 1.0          # each timing runs at least this long (small sets are repeated)
 MAX_ROUNDS = 200
+REPEATS = 5                # timings per format; the median is reported (a shared machine is noisy)
 
 
 def default_files() -> list[Path]:
@@ -52,6 +53,18 @@ def _time_rounds(fn, items, min_seconds=MIN_SECONDS) -> tuple[int, float]:
         elapsed = time.perf_counter() - start
         if elapsed >= min_seconds or rounds >= MAX_ROUNDS:
             return done, elapsed
+
+
+def _median_timing(fn, items, min_seconds=MIN_SECONDS, repeats=REPEATS) -> dict:
+    """`repeats` timings of fn over items; the median one, with the spread of docs/s."""
+    runs = []
+    for _ in range(repeats):
+        n, secs = _time_rounds(fn, items, min_seconds)
+        runs.append((n / secs, n, secs))
+    runs.sort()
+    rate, n, secs = runs[len(runs) // 2]
+    return {"files": len(items), "parsed": n, "seconds": secs, "docs_per_s": rate,
+            "docs_per_s_min": runs[0][0], "docs_per_s_max": runs[-1][0], "repeats": repeats}
 
 
 def _pdftotext(path: Path) -> None:
@@ -115,21 +128,21 @@ def bench_parse(files=(), echo=print) -> dict:
     results: dict[str, dict] = {}
     for fmt in sorted(groups):
         items = groups[fmt]
-        min_s = MIN_SECONDS if "OCR" not in fmt else 0.0      # OCR: one pass is long enough
-        n, secs = _time_rounds(lambda p: parse_bytes(data[p], filename=p.name), items, min_s)
-        results[fmt] = {"files": len(items), "parsed": n, "seconds": secs, "docs_per_s": n / secs}
+        ocr = "OCR" in fmt                                    # OCR: one pass is long enough
+        results[fmt] = _median_timing(lambda p: parse_bytes(data[p], filename=p.name), items,
+                                      0.0 if ocr else MIN_SECONDS, 1 if ocr else REPEATS)
         results[fmt].update(_stages(items, data))
 
     floor = None
     text_pdfs = groups.get("pdf", [])
     if text_pdfs and shutil.which("pdftotext"):
-        n, secs = _time_rounds(_pdftotext, text_pdfs)
-        floor = {"files": len(text_pdfs), "parsed": n, "seconds": secs, "docs_per_s": n / secs}
+        floor = _median_timing(_pdftotext, text_pdfs)
 
     peak_self = _rss_mb(resource.RUSAGE_SELF)
     peak_pdftotext = _pdftotext_peak_mb(text_pdfs) if floor else None
 
-    echo(f"{'format':<12}{'files':>6}{'parsed':>8}{'seconds':>9}{'docs/s':>9}{'ms/doc':>9}"
+    echo(f"median of {REPEATS} timings per format (docs/s range in brackets)")
+    echo(f"{'format':<12}{'files':>6}{'parsed':>8}{'seconds':>9}{'docs/s':>9}{'range':>14}{'ms/doc':>9}"
          f"{'extract':>9}{'tables':>8}{'rest':>7}   pdftotext")
     for fmt, r in results.items():
         side = ""
@@ -139,8 +152,9 @@ def bench_parse(files=(), echo=print) -> dict:
             r["x_pdftotext"] = ratio
         per_doc = 1000 * r["seconds"] / r["parsed"]
         rest = max(per_doc - r["extract_ms"] - r["tables_ms"], 0.0)
+        spread = f"[{r['docs_per_s_min']:.1f}-{r['docs_per_s_max']:.1f}]"
         echo(f"{fmt:<12}{r['files']:>6}{r['parsed']:>8}{r['seconds']:>9.2f}{r['docs_per_s']:>9.1f}"
-             f"{per_doc:>9.1f}{r['extract_ms']:>9.1f}{r['tables_ms']:>8.1f}{rest:>7.1f}   {side}")
+             f"{spread:>14}{per_doc:>9.1f}{r['extract_ms']:>9.1f}{r['tables_ms']:>8.1f}{rest:>7.1f}   {side}")
     if text_pdfs and floor is None:
         echo("pdftotext not found: no floor for PDFs (apt-get install poppler-utils)")
     pdf_peak = f"; pdftotext {peak_pdftotext:.1f} MB" if peak_pdftotext else ""

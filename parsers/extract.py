@@ -23,7 +23,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor, TimeoutError
 
 from parsers.document import Extracted, Problem
-from parsers.normalise import normalise_cell, normalise_document, normalise_text, to_simplified
+from parsers.normalise import normalise_cell, normalise_document, normalise_text, simplified_cells
 
 MAX_UNZIPPED = 200 * 1024 * 1024     # a DOCX larger than this unzipped is refused (zip bombs)
 MAX_RATIO = 200                      # ... as is any member compressed more than this
@@ -65,8 +65,7 @@ def extract(data: bytes, filename: str | None = None, media_type: str | None = N
 def _finish(doc: Extracted) -> Extracted:
     """Normalise text, tables and title; the script is judged on the raw text."""
     doc.text, doc.script = normalise_document(doc.text)
-    doc.tables = [[[normalise_cell(to_simplified(c)) for c in row] for row in grid]
-                  for grid in doc.tables]
+    doc.tables = [_simplified_grid(grid) for grid in doc.tables]
     if doc.title:
         doc.title = clean_title(normalise_text(doc.title).replace("\n", " ")) or None
     if doc.published is None:
@@ -77,6 +76,15 @@ def _finish(doc: Extracted) -> Extracted:
                                         for p in doc.problems):
         doc.problems.append(Problem("no_text", "no text could be read from the document"))
     return doc
+
+
+def _simplified_grid(grid: list[list[str]]) -> list[list[str]]:
+    flat = simplified_cells([c for row in grid for c in row])
+    out, i = [], 0
+    for row in grid:
+        out.append([normalise_cell(c) for c in flat[i:i + len(row)]])
+        i += len(row)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,7 +216,7 @@ _ICON_SRC = re.compile(r"(icon|logo|share|weixin|wechat|weibo|qr|ewm|erweima|ban
 
 
 def _read_html(data: bytes, media_type: str | None) -> Extracted:
-    import lxml.html
+    from lxml import etree
 
     declared = _http_charset(media_type)
     if not declared:
@@ -219,26 +227,29 @@ def _read_html(data: bytes, media_type: str | None) -> Extracted:
     if not text.strip():
         return Extracted(format="html")
     try:
-        root = lxml.html.document_fromstring(text)
+        # plain etree elements: lxml.html's element classes cost a class lookup for every node
+        # touched, and nothing here needs their methods
+        root = etree.fromstring(text, etree.HTMLParser())
+        if root is None:
+            raise ValueError("Document is empty")
     except Exception as exc:
         return Extracted(format="html", problems=[Problem("corrupt", f"unreadable HTML: {exc}")])
 
     title, published = _html_meta(root)
     for el in root.xpath("//comment() | //processing-instruction()"):
         _remove(el)
-    for tag in _DROP_TAGS:
-        for el in root.iter(tag):
-            if el.getparent() is not None:
-                el.drop_tree()
-    full_lines, _ = _html_to_lines(root)
+    for el in list(root.iter(*_DROP_TAGS)):
+        _remove(el)
     if published is None:
-        published = find_publication_date("\n".join(full_lines[:60]) + "\n" + "\n".join(full_lines))
+        # the 发布时间 line may sit in page chrome outside the article: search the whole page's
+        # text (its text nodes in order; no table layout needed for a date)
+        published = find_publication_date(" ".join(" ".join(root.itertext()).split()))
     body = _report_body(root)
     if body is not root:
         for el in list(body.iter()):
             cls = f"{el.get('class', '')} {el.get('id', '')}"
             if el is not body and _CHROME.search(cls) and el.getparent() is not None:
-                el.drop_tree()
+                _remove(el)
     lines, grids = _html_to_lines(body)
     doc = Extracted(format="html", text="\n".join(lines), tables=grids, title=title,
                     published=published)
@@ -252,7 +263,8 @@ def _read_html(data: bytes, media_type: str | None) -> Extracted:
 
 
 def _remove(el) -> None:
-    """Remove a comment or processing instruction but keep the text that follows it."""
+    """Remove an element (with its subtree), a comment or a processing instruction, keeping the
+    text that follows it."""
     parent = el.getparent()
     if parent is None:
         return
@@ -275,13 +287,13 @@ def _html_meta(root) -> tuple[str | None, str | None]:
     title = metas.get("articletitle") or metas.get("og:title")
     if not title:
         t = root.find(".//title")
-        if t is not None and (t.text_content() or "").strip():
-            title = clean_title(t.text_content())
+        if t is not None and "".join(t.itertext()).strip():
+            title = clean_title("".join(t.itertext()))
     if not title:
         for tag in ("h1", "h2"):
             h = root.find(f".//{tag}")
-            if h is not None and h.text_content().strip():
-                title = h.text_content().strip()
+            if h is not None and "".join(h.itertext()).strip():
+                title = "".join(h.itertext()).strip()
                 break
     published = None
     for key in _PUB_META:
@@ -337,25 +349,28 @@ def _cjk_re() -> re.Pattern:
 
 
 def _cjk_count(s: str) -> int:
-    return len(_cjk_re().findall(s)) if s else 0
+    if not s or s.isascii():                # most text nodes are layout whitespace
+        return 0
+    return len(_cjk_re().findall(s))
 
 
 def _own_text_counts(root) -> dict:
     """CJK characters outside links (navigation is mostly links) for every element under `root`,
-    in one bottom-up pass: counting each element's text_content() again would be quadratic."""
+    in one bottom-up pass over the elements in reverse document order (every child before its
+    parent): counting each element's text_content() again would be quadratic."""
     counts: dict = {}
-
-    def own(el) -> int:
-        if isinstance(el.tag, str) and el.tag == "a":
-            counts[el] = 0
-            return 0
-        n = _cjk_count(el.text or "") if isinstance(el.tag, str) else 0
-        for child in el:
-            n += own(child) + _cjk_count(child.tail or "")
+    elements = list(root.iter())            # keeps the proxies alive, so they stay dict keys
+    for el in reversed(elements):
+        tag = el.tag
+        if tag == "a":
+            n = 0
+        else:
+            n = counts.get(el, 0) + (_cjk_count(el.text) if isinstance(tag, str) else 0)
         counts[el] = n
-        return n
-
-    own(root)
+        if el is not root:
+            parent = el.getparent()
+            if parent is not None:
+                counts[parent] = counts.get(parent, 0) + n + _cjk_count(el.tail)
     return counts
 
 
@@ -467,6 +482,11 @@ def _nearest_table(el):
 
 
 def _int_attr(el, name: str) -> int:
+    value = el.get(name)
+    if value is None:
+        return 1
+    if value.isascii() and value.isdigit():
+        return max(1, min(int(value), 200))
     try:
         return max(1, min(int(re.sub(r"[^\d]", "", el.get(name, "1")) or 1), 200))
     except ValueError:

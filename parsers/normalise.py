@@ -46,24 +46,41 @@ def to_simplified(text: str) -> str:
     return _converter("t2s").convert(text)
 
 
-def traditional_share(text: str, sample: int = 6000) -> float:
+_SAMPLE = 6000
+
+
+def traditional_share(text: str, sample: int = _SAMPLE, converted: str | None = None) -> float:
     """Share of CJK characters that OpenCC changes when converting to simplified.
 
     Simplified text scores near 0 (a few characters such as 于/於 are ambiguous); a traditional
     mirror scores well above 0.1 because most frequent characters (國, 會, 為, 與...) change.
+    `converted`: the text already converted, when the caller has it (saves a second pass).
     """
     chunk = text[:sample]
-    converted = to_simplified(chunk)
-    total = changed = 0
-    for a, b in zip(chunk, converted):
-        if _CJK.match(a):
-            total += 1
-            changed += a != b
-    return changed / total if total else 0.0
+    conv = (converted if converted is not None else to_simplified(chunk))[:sample]
+    total = len(_CJK.findall(chunk))
+    if not total:
+        return 0.0
+    if chunk == conv:
+        return 0.0
+    changed = sum(1 for a, b in zip(chunk, conv) if a != b and _CJK.match(a))
+    return changed / total
 
 
 def is_traditional(text: str) -> bool:
     return traditional_share(text) > 0.05
+
+
+def simplified_cells(cells: list[str]) -> list[str]:
+    """to_simplified over many table cells in one OpenCC call (a call per cell costs more than
+    the conversion); falls back to one call per cell if a cell holds the separator."""
+    sep = "\x1f"
+    if not cells:
+        return []
+    if any(sep in c for c in cells):
+        return [to_simplified(c) for c in cells]
+    out = to_simplified(sep.join(cells)).split(sep)
+    return out if len(out) == len(cells) else [to_simplified(c) for c in cells]
 
 
 def normalise_cell(cell: str) -> str:
@@ -96,5 +113,6 @@ def normalise_text(text: str) -> str:
 def normalise_document(text: str) -> tuple[str, str]:
     """Normalise `text` and report the source script ("traditional" or "simplified")."""
     text = strip_pinyin_glosses(text or "")
-    script = "traditional" if is_traditional(text) else "simplified"
-    return _fold(to_simplified(text)), script
+    converted = to_simplified(text)
+    script = "traditional" if traditional_share(text, converted=converted) > 0.05 else "simplified"
+    return _fold(converted), script

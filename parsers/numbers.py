@@ -46,6 +46,8 @@ def _clean(cell: str) -> str:
 
 def is_blank(cell: str) -> bool:
     """True for an empty cell or a printed blank marker; such a cell counts as 0."""
+    if cell and cell.isascii() and cell.isdigit():      # the common case, decided at once
+        return False
     text = re.sub(r"[\s\u00a0\u3000]+", "", _clean(cell))
     return text == "" or (text in codebook.read_as_zero() and text != "0")
 
@@ -61,6 +63,8 @@ def _unit_of(text: str) -> str | None:
 def read_cell(cell: str, *, signed: bool = False, money: bool = False,
               header_unit: str | None = None) -> Reading:
     """Read one printed cell. `header_unit` is the unit written in the column header, if any."""
+    if not money and cell and cell.isascii() and cell.isdigit():   # the common case: a plain count
+        return Reading(int(cell))
     text = _clean(cell)
     squashed = re.sub(r"[\s\u00a0\u3000]+", "", text)
     if squashed in codebook.read_as_zero():

@@ -190,7 +190,7 @@ _VALUE_CELL = re.compile(
 
 def _is_value_cell(cell: str) -> bool:
     c = cell.strip()
-    if c == "":
+    if c == "" or (c.isascii() and c.isdigit()):
         return True
     if numbers.is_blank(c):
         return True
