@@ -161,7 +161,7 @@ def _norm_charset(name: str | None) -> str | None:
 
 
 def decode_bytes(data: bytes, declared: str | None = None) -> str:
-    """BOM, then a declared charset, then UTF-8, then GB18030, then charset-normalizer."""
+    """BOM, then a declared charset, then UTF-8, then GB18030 or Big5, then charset-normalizer."""
     for bom, enc in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
         if data.startswith(bom):
             return data[len(bom):].decode(enc, errors="replace")
@@ -171,11 +171,23 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
             return data.decode(enc)
         except (LookupError, UnicodeDecodeError):
             pass
-    for enc in ("utf-8", "gb18030"):
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        gb = data.decode("gb18030")
+    except UnicodeDecodeError:
+        gb = None
+    if gb is not None:
+        # GB18030 accepts most Big5 byte strings too (as nonsense): a traditional-script page
+        # served without a charset (big5 gateways) that Big5 also decodes is settled by
+        # charset-normalizer's coherence check between the two
         try:
-            return data.decode(enc)
+            data.decode("cp950")
         except UnicodeDecodeError:
-            pass
+            return gb
+        return _gb_or_big5(data, gb)
     try:
         from charset_normalizer import from_bytes
         best = from_bytes(data).best()
@@ -184,6 +196,17 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
     except Exception:
         pass
     return data.decode("gb18030", errors="replace")
+
+
+def _gb_or_big5(data: bytes, gb: str) -> str:
+    try:
+        from charset_normalizer import from_bytes
+        best = from_bytes(data, cp_isolation=["gb18030", "cp950"]).best()
+    except Exception:
+        return gb
+    if best is not None and best.encoding in ("cp950", "big5"):
+        return data.decode("cp950")
+    return gb
 
 
 def _http_charset(media_type: str | None) -> str | None:

@@ -90,6 +90,18 @@ def test_gbk_html_without_charset():
     assert doc.problems == []
 
 
+def test_big5_html_without_charset_is_not_read_as_gb18030():
+    # big5 gateways serve traditional pages; GB18030 would accept these bytes as nonsense
+    page = ("<html><body><h1>某縣人民政府2023年政府信息公開工作年度報告</h1><p>一、總體情況</p>"
+            "<p>本報告所列數據的統計期限為2023年1月1日至2023年12月31日。全年主動公開政府信息1200條，"
+            "收到政府信息公開申請81件。</p></body></html>")
+    doc = extract(page.encode("big5"), filename="a.html")
+    assert "统计期限为2023年1月1日至2023年12月31日" in doc.text
+    assert doc.script == "traditional"
+    # and GBK without a charset still reads as GBK
+    assert "总体情况" in extract(page.replace("總體", "总体").encode("gbk", "replace"), filename="b.html").text
+
+
 def test_html_tables_as_images_and_metadata():
     doc = extract((FIX / "no_tables.html").read_bytes(), filename="a.html")
     assert doc.images_only_tables is True
