@@ -50,6 +50,45 @@ def to_simplified(text: str) -> str:
     return cc.convert(text) if cc is not None else text
 
 
+@functools.cache
+def _taiwan_vocabulary():
+    try:
+        import opencc
+        return opencc.OpenCC("s2twp")
+    except Exception:  # pragma: no cover - opencc is a declared dependency
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def vocabulary_variants(label: str) -> tuple[str, ...]:
+    """The label as mirrors that convert vocabulary the Taiwanese way print it, read back into
+    simplified characters (规范性文件 -> 規範性檔案 -> 规范性档案; 政府信息 -> 政府資訊 -> 政府资讯).
+
+    OpenCC's s2twp supplies the vocabulary; a mirror may convert some words and not others, so
+    every combination of the converted words is returned (labels hold one or two such words).
+    """
+    cc = _taiwan_vocabulary()
+    if cc is None:
+        return ()
+    full = to_simplified(cc.convert(label))
+    if full == label:
+        return ()
+    import difflib
+    import itertools
+    ops = difflib.SequenceMatcher(None, label, full, autojunk=False).get_opcodes()
+    changed = [i for i, op in enumerate(ops) if op[0] != "equal"]
+    if len(changed) > 4:
+        return (full,)
+    out = []
+    for choice in itertools.product((False, True), repeat=len(changed)):
+        use = dict(zip(changed, choice))
+        text = "".join(full[j1:j2] if use.get(i) else label[i1:i2]
+                       for i, (_, i1, i2, j1, j2) in enumerate(ops))
+        if text != label and text not in out:
+            out.append(text)
+    return tuple(out)
+
+
 def fold(text: str) -> str:
     """The character-level part of `normalise_label`: NFKC, no whitespace, no quotes, 其它->其他.
 
@@ -147,7 +186,9 @@ class Identity:
 @functools.lru_cache(maxsize=1024)
 def _label_set(label: str, variants: tuple[str, ...]) -> tuple[str, ...]:
     out: list[str] = []
-    for text in (label, *variants):
+    texts = [label, *variants]
+    texts += [v for t in list(texts) for v in vocabulary_variants(str(t))]
+    for text in texts:
         for strip in (False, True):
             norm = normalise_label(str(text), strip_annotation=strip)
             if norm and norm not in out:

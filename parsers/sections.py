@@ -43,6 +43,7 @@ def _codebook_labels() -> dict[str, list[str]]:
     try:
         for key, entry in codebook.sections().items():
             labels = [entry.get("label", "")] + list(entry.get("variants") or [])
+            labels += [v for l in labels for v in codebook.vocabulary_variants(l)]
             out[str(key)] = [_fold(re.sub(rf"^[{_NUM}]+、\s*", "", codebook.to_simplified(l)))
                              for l in labels if l]
     except Exception:

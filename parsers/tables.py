@@ -612,7 +612,8 @@ class _Parser:
     def _t2_tail_limit(self, pos: int, limit: int) -> int:
         """After the last row of table 2, stop at the heading of table 3 (or its first label)."""
         t3 = self.tpl.tables["t3"]
-        rx = _label_regex(tuple(codebook.normalise_label(x) for x in (t3.heading,)) + t3.rows[0].labels)
+        headings = (t3.heading, *codebook.vocabulary_variants(t3.heading))
+        rx = _label_regex(tuple(codebook.normalise_label(x) for x in headings) + t3.rows[0].labels)
         m = rx.search(self.c.text, pos, limit)
         return m.start() if m else limit
 
@@ -825,7 +826,8 @@ class _Parser:
 
     def _section_labels(self, key: str) -> tuple[str, ...]:
         sec = codebook.sections()[key]
-        return (sec["label"], *(sec.get("variants") or ()))
+        labels = (sec["label"], *(sec.get("variants") or ()))
+        return labels + tuple(v for l in labels for v in codebook.vocabulary_variants(l))
 
     def _resolve_t3_blobs(self, exact: dict, blobs: dict) -> dict:
         if not blobs:

@@ -160,6 +160,24 @@ def test_traditional_variant_label_after_conversion():
     assert found.cells["t2.normative_docs.total_public"] == 9
 
 
+def test_mirror_with_taiwanese_vocabulary_reads_every_cell():
+    # 信息 -> 資訊, 文件 -> 檔案 in every heading and label: the labels' Taiwanese readings match
+    import opencc
+    from parsers.api import parse_bytes
+
+    simplified = "\n".join(["某县人民政府2023年政府信息公开工作年度报告", "一、总体情况", "本年度收到申请6件。"]
+                           + t2_2021_lines() + t3_grid_lines() + T4_LINES)
+    mirror = opencc.OpenCC("s2twp").convert(simplified)
+    assert "行政規範性檔案" in mirror and "政府資訊公開申請" in mirror
+    record = parse_bytes(mirror.encode("utf-8"), filename="mirror.txt")
+    assert record["script"] == "traditional"
+    assert record["tables"] == {"t2": True, "t3": True, "t4": True}
+    assert set(record["cells"]) == set(codebook.all_cell_ids("2021"))
+    assert record["cells"]["t2.normative_docs.in_force"] == 20
+    assert record["cells"]["t3.unable_not_held.natural_person"] == 2
+    assert record["checks_failed"] == []
+
+
 def test_one_cell_per_line_with_split_labels():
     lines = ["二、主动公开政府信息情况", "", "\t第二十条第（一）项", "", "\t信息内容", "\t本年新制作数量",
              "\t本年新公开数量", "\t对外公开总数量", "", "\t规章", "", "（市政府令）", "\t0", "\t0", "\t0", "",
