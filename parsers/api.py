@@ -5,6 +5,8 @@ with a kind and a message, and a table the document lacks is reported absent, ne
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 from pathlib import Path
 
 PARSER_VERSION = "0.1"
@@ -24,8 +26,26 @@ def empty_record() -> dict:
     }
 
 
+@contextlib.contextmanager
+def fewer_gc_passes():
+    """pdfminer and lxml allocate hundreds of thousands of short-lived objects per document; at
+    Python's default threshold (700 allocations) the young generation is collected thousands of
+    times per PDF, about 15% of the parse. Collect less often while parsing, then restore."""
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], 50_000), old[1], old[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
 def parse_bytes(data: bytes, *, filename: str | None = None, media_type: str | None = None) -> dict:
     """Parse one document's bytes into a record. Never raises for bad input."""
+    with fewer_gc_passes():
+        return _parse_bytes(data, filename=filename, media_type=media_type)
+
+
+def _parse_bytes(data: bytes, *, filename: str | None, media_type: str | None) -> dict:
     from parsers import checks, extract, headline, meta, sections, tables
 
     record = empty_record()
