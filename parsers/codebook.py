@@ -308,6 +308,7 @@ def signed_columns() -> tuple[str, ...]:
     return tuple(values_rules().get("signed_columns") or ())
 
 
+@functools.lru_cache(maxsize=4096)
 def is_signed(cell_id: str) -> bool:
     return any(re.fullmatch(p.replace(".", r"\.").replace("*", r"[^.]+"), cell_id) for p in signed_columns())
 

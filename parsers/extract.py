@@ -270,8 +270,9 @@ def _read_html(data: bytes, media_type: str | None) -> Extracted:
     body = _report_body(root)
     if body is not root:
         for el in list(body.iter()):
-            cls = f"{el.get('class', '')} {el.get('id', '')}"
-            if el is not body and _CHROME.search(cls) and el.getparent() is not None:
+            cls, ident = el.get("class"), el.get("id")
+            if (cls or ident) and el is not body and _CHROME.search(f"{cls or ''} {ident or ''}") \
+                    and el.getparent() is not None:
                 _remove(el)
     lines, grids = _html_to_lines(body)
     doc = Extracted(format="html", text="\n".join(lines), tables=grids, title=title,
