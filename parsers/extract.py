@@ -219,7 +219,40 @@ def _http_charset(media_type: str | None) -> str | None:
 
 def _read_txt(data: bytes, media_type: str | None) -> Extracted:
     text = decode_bytes(data, _http_charset(media_type))
-    return Extracted(format="txt", text=text, published=None)
+    return Extracted(format="txt", text=pipe_cells_to_tabs(text), published=None)
+
+
+_PIPE_CELL_LINE = re.compile(r"^\s*\|?[^|]*(?:\|[^|]*)*\|\s*$|^[^|]+(?:\s\|\s[^|]*)+$")
+_LONG_PIPE_RUN = re.compile(r"\|{30,}")   # 350 in a row: a flattened layout table, not colspans
+
+
+def pipe_cells_to_tabs(text: str) -> str:
+    """Tables that web readers and markdown converters flatten with '|' between cells:
+
+        规章 | 2 | 2 | 3 |            ->  规章<TAB>2<TAB>2<TAB>3
+        规章 |  /  0 |  /  |           ->  one cell per line (TAB-indented), '|' alone an empty cell
+
+    the layouts the table parser reads. Only when several lines look like that; long runs of
+    '|' (flattened layout tables) are left to normalisation, which turns them into line breaks.
+    """
+    lines = text.split("\n")
+    cell_lines = sum(1 for ln in lines if "|" in ln and not _LONG_PIPE_RUN.search(ln)
+                     and _PIPE_CELL_LINE.match(ln))
+    if cell_lines < 5:
+        return text
+    out = []
+    for ln in lines:
+        s = ln.strip()
+        if "|" not in s or _LONG_PIPE_RUN.search(s) or not _PIPE_CELL_LINE.match(s):
+            out.append(ln)
+            continue
+        parts = [p.strip() for p in s.split("|")]
+        if parts and parts[-1] == "":
+            parts.pop()                      # the terminating pipe
+        if len(parts) > 1 and parts[0] == "":
+            parts.pop(0)                     # a leading pipe
+        out.append("\t" + parts[0] if len(parts) == 1 else "\t".join(parts))
+    return "\n".join(out)
 
 
 # ---------------------------------------------------------------------------------------------

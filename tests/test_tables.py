@@ -178,6 +178,32 @@ def test_mirror_with_taiwanese_vocabulary_reads_every_cell():
     assert record["checks_failed"] == []
 
 
+def test_pipe_separated_rows_as_web_readers_flatten_them():
+    from parsers.api import parse_bytes
+
+    text = "\n".join(["二、主动公开政府信息情况", "第二十条第(一)项 | ||||",
+                      "信息内容 | 本年新制作数量 | 本年新公开数量 | 对外公开总数量 | |",
+                      "规章 | 2 | 2 | 3 | |", "规范性文件 | 11 | 11 | 119 | |",
+                      "第二十条第(五)项 | ||||", "信息内容 | 上一年项目数量 | 本年增/减 | 处理决定数量 | |",
+                      "行政许可 | 40 | -2 | 155 | |", "三、收到和处理政府信息公开申请情况"])
+    cells = parse_bytes(text.encode(), filename="x.txt")["cells"]
+    assert [cells[f"t2.normative_docs.{c}"] for c in ("made", "published", "total_public")] == [11, 11, 119]
+    assert [cells[f"t2.licensing.{c}"] for c in ("prev_count", "change", "decisions")] == [40, -2, 155]
+
+
+def test_pipe_terminated_cells_one_per_line_with_empty_cells():
+    from parsers.api import parse_bytes
+
+    lines = ["二、主动公开政府信息情况", "|", "第二十条第(一)项 | |||", "|", "信息内容 |", "本年制发件数 |",
+             "本年废止件数 |", "现行有效件数 |", "|", "规章 |", "0 |", "0 |", "|", "|", "行政规范性文件 |",
+             "5 |", "12 |", "8 |", "|", "第二十条第(五)项 | |||", "|", "信息内容 |", "本年处理决定数量 | ||",
+             "|", "行政许可 |", "46209 | ||", "|", "三、收到和处理政府信息公开申请情况"]
+    cells = parse_bytes("\n".join(lines).encode(), filename="x.txt")["cells"]
+    assert [cells[f"t2.rules.{c}"] for c in ("issued", "repealed", "in_force")] == [0, 0, 0]   # blank = 0
+    assert [cells[f"t2.normative_docs.{c}"] for c in ("issued", "repealed", "in_force")] == [5, 12, 8]
+    assert cells["t2.licensing.decisions"] == 46209
+
+
 def test_one_cell_per_line_with_split_labels():
     lines = ["二、主动公开政府信息情况", "", "\t第二十条第（一）项", "", "\t信息内容", "\t本年新制作数量",
              "\t本年新公开数量", "\t对外公开总数量", "", "\t规章", "", "（市政府令）", "\t0", "\t0", "\t0", "",
