@@ -152,6 +152,39 @@ def _labelled_names(body: str) -> list[str]:
     return out
 
 
+_ANNOUNCE = re.compile(rf"(?:公布|发布|编制|公开|形成|制作)(?:了|完成)?(?P<t>[^。,，;；:：“”《》<>\n]{{4,60}}?{_REPORT})")
+_COMPILED_BY = re.compile(rf"由(?P<name>[{_CJK}()（）]{{3,40}}?{_AGENCY_SUFFIX})(?:负责|根据[^。]{{0,200}}?)?"
+                          r"(?:编制|编写|汇总|整理)")
+# the office that compiles a report for its government is not its author: a township's 党政办公室,
+# a 政府信息公开工作领导小组办公室
+_COMPILING_OFFICE = re.compile(r"(人民政府|管委会|办事处)(?:党政(?:综合)?办公室|党政办|"
+                               r"(?:政府|政务)?信息公开(?:工作)?领导小组办公室)$")
+
+
+def _outside_quotes(text: str, pos: int) -> bool:
+    before = text[:pos]
+    return before.count("《") <= before.count("》") and before.count("<") <= before.count(">")
+
+
+def _announced_names(body: str) -> list[str]:
+    """The author in the opening sentence: '现公布X2020年政府信息公开工作年度报告', '特编制2020年度X政府
+    信息公开年度报告', '本报告由X编制' (never inside a cited document's 《title》)."""
+    head = body[:2000]
+    out = []
+    for m in _ANNOUNCE.finditer(head):
+        if not _outside_quotes(head, m.start()) or re.search(r"(关于|做好|报送)$", head[max(0, m.start() - 4):m.start()]):
+            continue
+        name = _name_from_title(m.group("t"))
+        if name and not re.match(r"^(市|区|县|省)(?![\u3400-\u9fff]{0,3}?(市|区|县|省))", name):
+            out.append(name)          # '区统计局' names no place: left to the self-reference rule
+    for m in _COMPILED_BY.finditer(head):
+        if _outside_quotes(head, m.start()):
+            name = _COMPILING_OFFICE.sub(r"\1", _clean_name(m.group("name")))
+            if len(name) >= 3 and not re.match(r"^(本|我)", name):
+                out.append(name)
+    return out
+
+
 def _is_place(name: str) -> dict | None:
     """The division when `name` is exactly a place (西湖区, a zone of zones.csv), else None."""
     div = gazetteer.lookup(name)
@@ -168,10 +201,13 @@ def _canonical(name: str, body: str) -> str:
         base = name[:-2]
         if _is_place(base):
             return base + "人民政府"
-    if gazetteer.lookup(name) and name.endswith("街道"):
+    # a bare township or sub-district (the gazetteer stops at counties): its government
+    if re.fullmatch(rf"[{_CJK}]{{2,12}}街道", name):
         return name + "办事处"
-    if gazetteer.lookup(name) and re.search(rf"[{_CJK}](镇|乡)$", name):
+    if re.fullmatch(rf"[{_CJK}]{{2,12}}(镇|乡)", name):
         return name + "人民政府"
+    if re.fullmatch(rf"[{_CJK}]{{2,12}}(镇|乡)政府", name):
+        return name[:-2] + "人民政府"
     if name.endswith("委") and name + "员会" in body:
         return name + "员会"       # the title clipped 委员会 (…经济和信息化委)
     return name
@@ -191,7 +227,18 @@ def _full_names(body: str) -> list[str]:
 def _self_reference(body: str) -> str | None:
     """How the report names its author in prose: 市大数据局, 区政府办 …"""
     m = re.search(rf"(?:^|\n|,|,|。)\s*(?:\d{{4}}年,?\s*)?((?:市|区|县|省)[{_CJK}]{{2,10}}?(?:局|委|办|厅))"
-                  r"(?:全面|坚持|认真|深入|严格|高度|紧紧|持续|按照|进一步|始终)", body)
+                  rf"{_SELF_VERBS}", body)
+    return m.group(1) if m else None
+
+
+_SELF_VERBS = r"(?:全面|坚持|认真|深入|严格|高度|紧紧|持续|按照|进一步|始终)"
+
+
+def _national_self_reference(body: str) -> str | None:
+    """A ministry or national bureau naming itself as the subject: '2024年,教育部坚持…',
+    '2022年,国家新闻出版署坚持…' (national agencies have no place prefix to find)."""
+    m = re.search(rf"(?:^|\n|,|,|。)\s*(?:\d{{4}}年,?\s*)?((?:国家|国务院)[{_CJK}]{{2,12}}?(?:局|署|委员会|委|办公室|办|部)|"
+                  rf"[{_CJK}]{{1,8}}部|海关总署|[{_CJK}]{{2,8}}总局){_SELF_VERBS}", body[:5000])
     return m.group(1) if m else None
 
 
@@ -208,6 +255,11 @@ def read_agency(doc: Extracted, body: str) -> str | None:
         name = head_lines[0]
     if not name and labelled:
         name = labelled[0]
+    if not name:
+        announced = _announced_names(body)
+        name = announced[0] if announced else None
+    if not name:
+        name = _national_self_reference(body)
     if not name:
         ref = _self_reference(body)
         full = _full_names(body)
@@ -238,11 +290,14 @@ def admin_level(agency: str | None, division: dict | None) -> str | None:
     if not agency:
         return None
     if division is None:
+        if re.fullmatch(rf"[{_CJK}]{{2,12}}(镇|乡|苏木)人民政府|[{_CJK}]{{2,12}}街道办事处", agency):
+            return "township"
         if re.match(r"^(国家|国务院|中国|中华人民共和国|海关总署|国家税务总局)", agency) or \
                 re.search(r"(部|总局|总署|委员会)$", agency) and len(agency) <= 12:
             return "national"
         return None
-    rest = agency[len(division["name"]):] if agency.startswith(division["name"]) else agency
+    at = agency.find(division["name"])
+    rest = agency[at + len(division["name"]):] if at >= 0 else agency
     if re.match(rf"[{_CJK}]{{1,8}}?(镇|乡|街道|苏木)", rest) and _TOWNSHIP.search(agency):
         return "township"
     return division["level"]
@@ -306,6 +361,7 @@ def read_meta(doc: Extracted, template: str | None = None) -> dict:
 
 _STRONG_2021 = ("本年制发件数", "本年废止件数", "现行有效件数", "本年收费金额")
 _STRONG_2019 = ("本年新制作数量", "本年新公开数量", "对外公开总数量", "上一年项目数量", "政府集中采购")
+_OLD_HEADINGS = ("概述", "依申请公开政府信息情况", "收费及减免", "不予公开政府信息情况")
 _NEW_HEADINGS = ("收到和处理政府信息公开申请情况", "主动公开政府信息情况", "行政复议、行政诉讼情况",
                  "存在的主要问题及改进情况", "其他需要报告的事项")
 
@@ -321,10 +377,15 @@ def template_from_year(year: int | None, text: str) -> str | None:
         return "2019"
     if year is None:
         return None
+    by_year = "2019" if year <= 2020 else "2021"
     new_style = "收到和处理政府信息公开申请情况" in body or sum(h in body for h in _NEW_HEADINGS) >= 3
-    if not new_style:
+    if new_style:
+        return by_year
+    # free-form reports keep the older section names; without them (tables lost, text cut) the
+    # year decides, except for 2019, when the format was only encouraged
+    if any(h in body for h in _OLD_HEADINGS) or year <= 2019:
         return "pre2019"
-    return "2019" if year <= 2020 else "2021"
+    return by_year
 
 
 _NOT_REPORT = re.compile(r"(部门预算|部门决算|预算公开|决算公开|工作要点|法治政府建设.{0,6}报告|"
@@ -340,11 +401,18 @@ def looks_like_report(doc: Extracted, record: dict) -> bool:
     titled = bool(re.search(r"(政府信息公开|信息公开|政务公开)(工作)?(年度)?(工作)?(报告|年报)", title)) or \
         any(re.search(r"信息公开.{0,6}(年度报告|工作报告|年报)", t) for t in _title_candidates(None, body))
     headings = sum(h in body for h in _NEW_HEADINGS)
+    old_headings = sum(h in body for h in ("主动公开政府信息", "依申请公开", "行政复议", "行政诉讼",
+                                            "存在的主要问题", "收费"))
+    # the opening sentence of a report: '本年度报告是根据《…政府信息公开条例》…编制', '现公布…年度报告'
+    opening = bool(re.search(r"(本(年度)?报告|本年报|年度报告)[^。]{0,120}政府信息公开条例|"
+                             r"政府信息公开条例[^。]{0,160}(本(年度)?报告|年度报告|年报)", body[:1500]))
     tables = record.get("tables") or {}
     if any(tables.values()):
         return True
     if headings >= 3:
         return True
     if titled and ("主动公开" in body or "依申请" in body):
+        return True
+    if opening and (headings >= 1 or old_headings >= 3 or "总体情况" in body):
         return True
     return False

@@ -140,6 +140,53 @@ def test_looks_like_report():
     assert not looks_like_report(notice, {"tables": {}})
 
 
+# --------------------------------------------------------------------------- agency without a title line
+
+OPENING = "根据《中华人民共和国政府信息公开条例》规定,"
+
+
+@pytest.mark.parametrize("text,agency,level,kind", [
+    (OPENING + "现公布贵州省机关事务管理局2020年政府信息公开工作年度报告。本报告中所列数据的统计期限为2020年1月1日至2020年12月31日。",
+     "贵州省机关事务管理局", "province", "department"),
+    (OPENING + "特编制湛江市人民政府地方志办公室2023年政府信息公开工作年度报告。",
+     "湛江市人民政府地方志办公室", "city", "department"),
+    (OPENING + "特编制2020年度拖市镇政府信息公开年度报告。", "拖市镇人民政府", "township", "government"),
+    ("本报告是根据《条例》要求,由两城镇人民政府党政办公室编制。", "两城镇人民政府", "township", "government"),
+    ("本报告由南平市人民政府信息公开工作领导小组办公室根据《中华人民共和国政府信息公开条例》要求,汇总各部门情况编制而成。",
+     "南平市人民政府", "city", "government"),
+    ("依据《条例》之规定,制作本报告。\n一、总体情况\n2024年,教育部坚持以习近平新时代中国特色社会主义思想为指导。",
+     "教育部", "national", "department"),
+    ("重庆市九龙坡区二郎街道办事处2022年政府信息公开工作年度报告\n一、总体情况", "重庆市九龙坡区二郎街道办事处",
+     "township", "government"),
+])
+def test_agency_from_the_opening_sentence_or_the_subject(text, agency, level, kind):
+    meta = read_meta(doc(text))
+    assert (meta["agency"], meta["admin_level"], meta["agency_kind"]) == (agency, level, kind)
+
+
+def test_cited_reports_and_notices_name_no_agency():
+    text = ("按照《市人民政府办公室关于做好2020年政府信息公开工作年度报告编制和发布工作的通知》要求,"
+            "对照《国家新闻出版署2021年政府信息公开工作年度报告》,现将我办2022年度政府信息公开情况报告如下:")
+    assert read_meta(doc(text))["agency"] is None
+    assert read_meta(doc(OPENING + "现公布区统计局2023年政府信息公开工作年度报告。"))["agency"] is None
+
+
+def test_template_falls_back_on_the_year_when_no_table_survives():
+    assert template_from_year(2024, "一、总体情况\n2024年,教育部坚持…") == "2021"
+    assert template_from_year(2020, "一、总体情况\n2020年,某局坚持…") == "2019"
+    assert template_from_year(2019, "一、总体情况\n2019年,某局坚持…") == "pre2019"   # format only encouraged
+    assert template_from_year(2022, "一、概述\n二、依申请公开政府信息情况") == "pre2019"
+
+
+def test_free_form_report_without_a_title_line_is_a_report():
+    text = ("本年度报告是根据《中华人民共和国政府信息公开条例》和区政府信息公开工作要求,由中原区审计局编制。\n"
+            "一、主动公开政府信息情况\n二、依申请公开政府信息和不予公开政府信息情况\n"
+            "三、政府信息公开的收费及减免情况\n四、申请行政复议、提起行政诉讼情况\n五、存在的主要问题及改进措施")
+    assert looks_like_report(doc(text), {"tables": {}})
+    plan = doc("一、主动公开政府信息\n二、依申请公开\n三、行政复议和行政诉讼", title="2023年政务公开工作要点")
+    assert not looks_like_report(plan, {"tables": {}})
+
+
 # --------------------------------------------------------------------------- the shared corpus
 
 GOLD = sorted(SHARED.glob("gold/*.json")) if SHARED.exists() else []
