@@ -932,6 +932,13 @@ class _Parser:
                 vals = [numbers.read_value(c) for c in rr.cells]
                 if all(v is not None for v in vals):
                     return vals
+        # 1b. a PDF text line with the n values separated by spaces ("0 0 0 … 0")
+        for ln in lines:
+            parts = ln.split()
+            if len(parts) == n and "\t" not in ln.strip() and all(_is_value_cell(p) for p in parts):
+                vals = [numbers.read_value(p) for p in parts]
+                if all(v is not None for v in vals):
+                    return vals
         # 2. one value per line, or the values of each block after its own label
         tokens: list[tuple[bool, str]] = []
         for ln in lines:

@@ -396,6 +396,18 @@ def test_2019_run_together_rows_repeat_and_unchanged_priors():
     assert "t2.procurement.projects" not in found.cells            # 135|75394432.52? left unread
 
 
+def test_t4_vertical_headers_and_values_separated_by_spaces():
+    # PDF text layer: headers one character per line, the fifteen values on one spaced line
+    lines = ["四、政府信息公开行政复议、行政诉讼情况", "2020 年,未出现申请行政复议、提起行政诉讼的情况。",
+             "行政复议 行政诉讼", "未经复议直接起诉 复议后起诉", "结 结 其 尚", "结 结 其 尚 结 结 其 尚",
+             "果 果 他 未", "总计 果 果 他 未 总 果 果 他 未 总", "维 纠 结 审", "维 纠 结 审 计 维 纠 结 审 计",
+             "持 正 果 结", "持 正 果 结 持 正 果 结", "1 0 0 0 1 0 0 0 0 0 0 2 0 0 2", "五、存在的主要问题及改进情况"]
+    found = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines() + lines, fmt="pdf"))
+    assert found.cells["t4.reconsideration.upheld"] == 1
+    assert found.cells["t4.litigation_after.corrected"] == 2
+    assert found.cells["t4.litigation_after.total"] == 2
+
+
 def test_t4_vertical_headers_split_per_character_position_wins():
     vertical = ["四、政府信息公开行政复议、行政诉讼情况", "行政复议\t行政诉讼",
                 "结\t结\t其\t尚\t总", "果\t果\t他\t未\t计", "维\t纠\t结\t审", "持\t正\t果\t结",
