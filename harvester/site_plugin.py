@@ -186,6 +186,14 @@ async def report_page(request, datasette):
         if doc:
             canonical = dict(doc)
             canonical["blob_url"] = datasette.urls.path(f"/-/blob/{doc['sha256']}")
+    notes = []
+    if canonical and await db.table_exists("parses"):
+        parsed = (await db.execute("select errors from parses where sha256 = ?", [canonical["sha256"]])).first()
+        try:
+            notes = [e for e in json.loads(parsed["errors"] or "[]")
+                     if isinstance(e, dict) and e.get("kind") != "not_a_report"] if parsed else []
+        except (TypeError, ValueError):
+            notes = []
     sections = [dict(r) for r in (await db.execute(
         "select section, heading, text from sections where report_id = ? order by section", [report_id])).rows]
     section_labels = sm.section_labels()
@@ -203,7 +211,7 @@ async def report_page(request, datasette):
         "select id, year from reports where agency = ? order by year", [report["agency"]])).rows]
     context = {
         "report": report, "report_id": report_id, "tables": _layout_tables(report.get("template"), cells),
-        "n_cells": len(cells), "checks": checks, "sightings": sightings, "canonical": canonical,
+        "n_cells": len(cells), "checks": checks, "notes": notes, "sightings": sightings, "canonical": canonical,
         "sections": sections, "other_years": other_years, "fmt": _fmt,
         "versions": versions, "changes": changes,
         "safe_canonical_url": bool(report.get("canonical_url") and SAFE_URL_RE.match(report["canonical_url"])),

@@ -197,6 +197,14 @@ def build_fixture_db(path: str | Path, *, with_gold: bool = True) -> dict:
     records = synthetic_reports(data_dir) + (gold_reports(data_dir) if with_gold else [])
     for rec in records:
         _insert(db, *rec)
+    # the parser's notes on one canonical document, as a crawl stores them
+    first = records[0][0]
+    db["parses"].insert(dict(sha256=first["canonical_sha256"], parser_version="0.1", parsed_at=STAMP,
+                             format="html", is_report=1, agency=first["agency"], year=first["year"],
+                             template=first["template"], ocr=0, n_cells=0, record="{}",
+                             errors=dumps([{"kind": "cells_run_together", "message":
+                                            "t2.normative_docs: digits '693665' run together; read as 69|3|665 "
+                                            "<check the source>"}])))
     db.conn.commit()
     db.conn.close()
     return {"path": str(path), "reports": [r[0]["id"] for r in records],

@@ -289,6 +289,12 @@ def test_report_page(site):
         assert r.status_code == 404 and "root:" not in r.text, bad
 
 
+def test_report_page_shows_the_parsers_notes(site):
+    html = get(site, "/-/report/syn-fixture-a-2022").text
+    assert "cells_run_together" in html and "read as 69|3|665" in html
+    assert "&lt;check the source&gt;" in html          # crawled text is escaped
+
+
 def test_report_page_gold(site):
     if not site["n_gold"]:
         pytest.skip("no shared gold corpus")
