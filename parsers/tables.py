@@ -273,6 +273,8 @@ def _resolve_cells(vals: list[str], n: int, *, prefer_positional: bool = True,
     digits = "".join(nonblank)
     if nonblank and re.fullmatch(r"[\d\s]+", " ".join(nonblank)) and len(re.sub(r"\D", "", digits)) >= n:
         return RowRead(blob=" ".join(nonblank), how="blob")
+    if nonblank and re.fullmatch(r"\d[\d\s]*(?:-\d[\d\s]*)+", " ".join(nonblank)):
+        return RowRead(blob=" ".join(nonblank), how="signed blob")      # 2648-18538: a printed minus
     if len(vals) == n:
         return RowRead(cells=list(vals), how="positional")
     if len(spaced) == n - 1:
@@ -342,6 +344,9 @@ def split_blob(blob: str, n: int, limit: int = 50000) -> list[list[int]]:
 # issuance, and a year repeals a share of the documents in force, rarely nearly all. A reading must beat
 # every other by a clear margin (likelihood ratio e^1.5), or the row stays unread.
 _STOCK_FLOW = ("issued", "repealed", "in_force")
+# The 2019 format's counterpart: made and published this year (nearly always the same number,
+# what is made is published) and the total ever published, a stock of several years.
+_STOCK_2019 = ("made", "published", "total_public")
 _STOCK_YEARS = 5.0
 _STOCK_MARGIN = 1.5
 
@@ -353,18 +358,27 @@ def _stock_flow_reading(ids: list[str], cands: list[list[int]],
     `near`: figures the text states for a column that no reading prints (393 in force at a
     cleanup earlier in the year): a reading close to them in magnitude is the likelier.
     """
-    if tuple(cid.rsplit(".", 1)[1] for cid in ids) != _STOCK_FLOW or len(cands) < 2:
+    cols = tuple(cid.rsplit(".", 1)[1] for cid in ids)
+    if cols not in (_STOCK_FLOW, _STOCK_2019) or len(cands) < 2:
         return None
     scored = []
     for cand in cands:
-        issued, repealed, in_force = cand
-        if in_force < issued:
-            continue                       # most of the year's documents repealed within it
-        stock = math.log((in_force + 1) / (_STOCK_YEARS * (issued + 1)))
-        # share of all the documents alive during the year that were repealed: cleanups happen,
-        # wiping out nearly everything does not (density falling linearly to 0 at a share of 1)
-        share = repealed / (in_force + repealed) if in_force + repealed else 0.0
-        score = -stock * stock / 2 + math.log(max(1.0 - share, 1e-9))
+        if cols == _STOCK_FLOW:
+            issued, repealed, in_force = cand
+            if in_force < issued:
+                continue                   # most of the year's documents repealed within it
+            stock = math.log((in_force + 1) / (_STOCK_YEARS * (issued + 1)))
+            # share of all the documents alive during the year that were repealed: cleanups
+            # happen, wiping out nearly everything does not (density falls linearly to 0 at 1)
+            share = repealed / (in_force + repealed) if in_force + repealed else 0.0
+            score = -stock * stock / 2 + math.log(max(1.0 - share, 1e-9))
+        else:
+            made, published, total = cand
+            if total < published:
+                continue                   # the total includes this year's
+            stock = math.log((total + 1) / (_STOCK_YEARS * (published + 1)))
+            same = math.log((made + 1) / (published + 1)) / 0.5
+            score = -(stock * stock + same * same) / 2
         for i, figures in (near or {}).items():
             score -= min(math.log((cand[i] + 1) / (f + 1)) ** 2 for f in figures) / 2
         scored.append((score, list(cand)))
@@ -632,6 +646,8 @@ class _Parser:
 
     def _t2_blob(self, ids, blob, block, unit_of) -> dict | None:
         n = len(ids)
+        if "-" in blob:
+            return self._t2_signed_blob(ids, blob)
         cands = split_blob(blob, n)
         if len(cands) == 1:
             return dict(zip(ids, cands[0]))
@@ -680,8 +696,26 @@ class _Parser:
             self.problems.append(Problem(
                 "cells_run_together",
                 f"{row}: digits '{blob}' run together; read as {'|'.join(map(str, pick))}, the only "
-                f"plausible stock and flow (现行有效 several years of 本年制发){also}; check the source"))
+                f"plausible reading (the stock several years of the yearly flow){also}; check the source"))
             return dict(zip(ids, pick))
+        self.problems.append(Problem(
+            "cells_run_together", f"{row}: '{blob}' splits {len(cands)} ways; left unread"))
+        return None
+
+    def _t2_signed_blob(self, ids, blob) -> dict | None:
+        """Digits run together around one printed minus (35-15, 2648-18538): the minus starts
+        the signed 本年增/减 column, so the cut before it is certain; each side is split alone."""
+        row = ids[0].rsplit(".", 1)[0]
+        signed = [i for i, cid in enumerate(ids) if codebook.is_signed(cid)]
+        left, _, right = blob.partition("-")
+        if len(signed) != 1 or "-" in right or not left.strip():
+            self.problems.append(Problem("cells_run_together", f"{row}: '{blob}' not readable; left unread"))
+            return None
+        s = signed[0]
+        lefts, rights = split_blob(left, s), split_blob(right, len(ids) - s)
+        cands = [a + [-b[0]] + b[1:] for a in lefts for b in rights]
+        if len(cands) == 1:
+            return dict(zip(ids, cands[0]))
         self.problems.append(Problem(
             "cells_run_together", f"{row}: '{blob}' splits {len(cands)} ways; left unread"))
         return None

@@ -396,6 +396,19 @@ def test_2019_run_together_rows_repeat_and_unchanged_priors():
     assert "t2.procurement.projects" not in found.cells            # 135|75394432.52? left unread
 
 
+def test_2019_run_together_signed_change_and_stock_rows():
+    text = ("二、主动公开政府信息情况第二十条第(一)项信息内容本年新制作数量本年新公开数量对外公开总数量规章007"
+            "规范性文件7777166第二十条第(六)项信息内容上一年项目数量本年增/减处理决定数量行政处罚2648-18538"
+            "第二十条第(八)项信息内容上一年项目数量本年增/减行政事业性收费35-15"
+            "三、收到和处理政府信息公开申请情况")
+    found = tables.parse_tables(doc([text], fmt="txt"))
+    # made = published, and a total of a few years' output: 77|77|166, not 7|7|77166
+    assert [found.cells[f"t2.normative_docs.{c}"] for c in ("made", "published", "total_public")] == [77, 77, 166]
+    assert [found.cells[f"t2.fees.{c}"] for c in ("prev_count", "change")] == [35, -15]   # the minus cuts
+    assert "t2.penalty.prev_count" not in found.cells          # -18|538 or -185|38: left unread
+    assert any("2648-18538" in p.message for p in found.problems)
+
+
 def test_t4_vertical_headers_and_values_separated_by_spaces():
     # PDF text layer: headers one character per line, the fifteen values on one spaced line
     lines = ["四、政府信息公开行政复议、行政诉讼情况", "2020 年,未出现申请行政复议、提起行政诉讼的情况。",
