@@ -790,7 +790,10 @@ class _Parser:
                     exact[a.row_id] = vals
                     continue
             if rr.blob is not None:
-                cands = [c for c in split_blob(rr.blob, n) if sum(c[:-1]) == c[-1]]
+                every = split_blob(rr.blob, n)
+                # one digit per cell leaves one reading: kept as printed, even if it does not
+                # add up (a source's error is data); otherwise the row total must hold
+                cands = every if len(every) == 1 else [c for c in every if sum(c[:-1]) == c[-1]]
                 blobs[a.row_id] = cands
                 continue
             if rr.short is not None:
@@ -1035,7 +1038,9 @@ class _Parser:
         if not mm or not re.search(r"\d", mm.group(0)):
             return None
         blob = mm.group(0).strip()
-        cands = [cd for cd in split_blob(blob, n) if self._t4_ok(cd)]
+        every = split_blob(blob, n)
+        # one digit per cell is the only reading: kept as printed even when a block total is off
+        cands = every if len(every) == 1 else [cd for cd in every if self._t4_ok(cd)]
         if len(cands) == 1:
             return cands[0]
         self.problems.append(Problem("cells_run_together",

@@ -278,6 +278,16 @@ def test_cells_run_together_resolved_by_identities():
     assert found.cells["t4.litigation_direct.upheld"] == 12
 
 
+def test_one_digit_per_cell_is_kept_as_printed_even_when_it_does_not_add_up():
+    # table 4 printed as fifteen digits, the source's own error included (1 upheld, total 0)
+    text = ("四、政府信息公开行政复议、行政诉讼情况行政复议行政诉讼结果维持结果纠正其他结果尚未审结总计未经复议直接起诉"
+            "复议后起诉结果维持结果纠正其他结果尚未审结总计结果维持结果纠正其他结果尚未审结总计100000000000000"
+            "五、存在的主要问题及改进情况")
+    found = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines() + [text], fmt="txt"))
+    assert found.cells["t4.reconsideration.upheld"] == 1 and found.cells["t4.reconsideration.total"] == 0
+    assert "t4.block_total.reconsideration" in checks.failed_checks(found.template, found.tables, found.cells)
+
+
 def test_ambiguous_run_together_row_is_left_unread():
     lines = t2_2021_lines()
     lines[4] = "行政规范性文件21030"                  # 2|10|30 or 21|0|30: both plausible, no identity
