@@ -365,8 +365,8 @@ def _stock_flow_reading(ids: list[str], cands: list[list[int]],
     for cand in cands:
         if cols == _STOCK_FLOW:
             issued, repealed, in_force = cand
-            if in_force < issued:
-                continue                   # most of the year's documents repealed within it
+            # (fewer in force than issued happens, e.g. short-lived documents: only the prior
+            # below makes it unlikely, nothing rules it out)
             stock = math.log((in_force + 1) / (_STOCK_YEARS * (issued + 1)))
             # share of all the documents alive during the year that were repealed: cleanups
             # happen, wiping out nearly everything does not (density falls linearly to 0 at 1)

@@ -295,6 +295,9 @@ def test_ambiguous_run_together_row_is_left_unread():
     assert "t2.normative_docs.issued" not in found.cells
     assert found.cells["t2.licensing.decisions"] == 15
     assert any(p.kind == "cells_run_together" and "left unread" in p.message for p in found.problems)
+    # 1|1|29, 1|12|9 or 11|2|9 (fewer in force than issued happens): no reading stands out
+    ids = [f"t2.normative_docs.{c}" for c in ("issued", "repealed", "in_force")]
+    assert tables._stock_flow_reading(ids, tables.split_blob("1129", 3)) is None
 
 
 def test_run_together_stock_and_flow_read_by_plausibility_and_flagged():
