@@ -750,10 +750,11 @@ def _continue_grid(grid: list[list[str]], more: list[list[str]]) -> None:
     """
     if not more:
         return
-    first = more[0]
-    if not any(_is_number(c) for c in first if c) and grid and any(
-            _is_number(c) for c in grid[-1] if c):
-        last = grid[-1]
+    # every text-only row before the first row with numbers is the cut row's label going on
+    # (a long label may wrap over several lines), unless it starts an item of its own
+    while more and grid and not any(_is_number(c) for c in more[0] if c) and any(
+            _is_number(c) for c in grid[-1] if c) and not any(_ITEM_MARK.match(c) for c in more[0] if c):
+        first, last = more[0], grid[-1]
         for j, c in enumerate(first):
             if c and j < len(last) and last[j] and not _is_number(last[j]):
                 last[j] = last[j] + c
@@ -797,21 +798,64 @@ def _pdf_table_grid(table) -> list[list[str]]:
         return []
     xs = _cluster([b[0] for b, _ in cells] + [b[2] for b, _ in cells])
     ys = _cluster([b[1] for b, _ in cells] + [b[3] for b, _ in cells])
-    grid = []
+    grid, owners = [], []
     for top, bottom in zip(ys, ys[1:]):
         cy = (top + bottom) / 2
-        row = []
+        row, owner = [], []
         for x0, x1 in zip(xs, xs[1:]):
             cx = (x0 + x1) / 2
-            txt = ""
-            for (bx0, btop, bx1, bbot), t in cells:
+            txt, who = "", None
+            for k, ((bx0, btop, bx1, bbot), t) in enumerate(cells):
                 if bx0 <= cx <= bx1 and btop <= cy <= bbot:
-                    txt = t
+                    txt, who = t, k
                     break
             row.append(txt)
+            owner.append(who)
         if any(row):
             grid.append(row)
-    return grid
+            owners.append(owner)
+    return _join_wrapped_label_rows(grid, owners)
+
+
+_ITEM_MARK = re.compile(r"\s*(?:\d+\s*[.．、]|[(（][一二三四五六七八九十]+[)）]|[一二三四五六七八九十]+、)")
+
+
+def _join_wrapped_label_rows(grid: list[list[str]], owners: list[list]) -> list[list[str]]:
+    """A long row label wrapped into several cells of its own, beside value cells that span all
+    of them (申请人无正 / 当理由逾期不 / …, with 2 0 0 0 0 0 2 once): one row, the label joined.
+
+    A grid row continues the one above when every cell holding a number is the same spanning
+    cell as above, and the cells that differ hold only text: the value cells' own geometry says
+    so, never the values (two real rows may well print the same numbers)."""
+    out: list[list[str]] = []
+    out_owners: list[list] = []
+    for row, owner in zip(grid, owners):
+        if out:
+            prev, prev_owner = out[-1], out_owners[-1]
+            same = [a is not None and a == b for a, b in zip(owner, prev_owner)]
+            differ = [j for j, s in enumerate(same) if not s]
+            numeric_same = [j for j, s in enumerate(same) if s and _is_number(row[j])]
+            if (len(row) == len(prev) and differ and numeric_same
+                    and all(not _is_number(row[j]) and not _is_number(prev[j]) for j in differ)
+                    and all(_is_number(row[j]) or not row[j] or same[j] for j in range(len(row))
+                            if j not in differ)):
+                for j in differ:
+                    prev[j] = prev[j] + row[j]
+                continue
+            # the rest of a wrapped label below the values' cells: no value at all, the group
+            # cells (三、本年度办理结果, (六)其他处理) the same spanning cells, no item number
+            # of its own (a blank row of a table keeps its 2. or (七))
+            texts = [j for j, c in enumerate(row) if c.strip() and not same[j]]
+            if (len(row) == len(prev) and len(texts) == 1 and texts[0] > 0
+                    and all(same[j] for j in range(texts[0])) and any(row[j].strip() for j in range(texts[0]))
+                    and not any(row[j].strip() for j in range(texts[0] + 1, len(row)))
+                    and not _ITEM_MARK.match(row[texts[0]]) and not _is_number(row[texts[0]])
+                    and not _is_number(prev[texts[0]])):
+                prev[texts[0]] = prev[texts[0]] + row[texts[0]]
+                continue
+        out.append(list(row))
+        out_owners.append(list(owner))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

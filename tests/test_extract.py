@@ -199,6 +199,34 @@ def test_pdf_tables_as_tab_rows_across_pages():
     assert any(l.split("\t")[-1] == "31" and "本机关不掌握" in l for l in lines)
 
 
+def test_pdf_grid_joins_a_label_wrapped_beside_spanning_value_cells():
+    from parsers.extract import _join_wrapped_label_rows
+
+    g, s = "三、本年度办理结果", "(六)其他处理"
+    grid = [[g, s, "1. 申请人无正", "2", "0", "2"], [g, s, "当理由逾期不", "2", "0", "2"],
+            [g, s, "补正", "2", "0", "2"], [g, s, "2. 申请人逾期", "0", "0", "0"],
+            [g, s, "未按收费通知", "", "", ""], [g, s, "3.其他", "0", "0", "0"],
+            ["规章", "", "", "0", "0", "0"], ["行政规范性文件", "", "", "0", "0", "0"]]
+    # owners: the cell each grid position belongs to (the value cells of row 1 span three lines)
+    owners = [[0, 1, 2, 3, 4, 5], [0, 1, 6, 3, 4, 5], [0, 1, 7, 3, 4, 5], [0, 1, 8, 9, 10, 11],
+              [0, 1, 12, None, None, None], [0, 1, 13, 14, 15, 16],
+              [20, 21, 22, 23, 24, 25], [30, 31, 32, 33, 34, 35]]
+    out = _join_wrapped_label_rows(grid, owners)
+    assert [r[2] for r in out] == ["1. 申请人无正当理由逾期不补正", "2. 申请人逾期未按收费通知", "3.其他", "", ""]
+    assert [r[0] for r in out[-2:]] == ["规章", "行政规范性文件"]     # same numbers, own cells: kept apart
+
+
+def test_pdf_table_continued_with_a_label_wrapped_over_several_lines():
+    from parsers.extract import _continue_grid
+
+    grid = [["(六)其他处理", "1. 申请人无正当理由逾期不补正", "2", "2"],
+            ["(六)其他处理", "2. 申请人逾期未按收费通知", "0", "0"]]
+    more = [["", "要求缴纳费", "", ""], ["", "用、行政机关", "", ""], ["", "3.其他", "1", "1"]]
+    _continue_grid(grid, more)
+    assert grid[1][1] == "2. 申请人逾期未按收费通知要求缴纳费用、行政机关"
+    assert grid[2] == ["(六)其他处理", "3.其他", "1", "1"]
+
+
 def test_docx_from_corpus_reads_tables():
     doc = extract(_corpus("pingtan-zone-2023.docx"), filename="a.docx")
     assert len(doc.tables) == 3
