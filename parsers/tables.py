@@ -596,6 +596,7 @@ class _Parser:
         cells: dict = {}
         if not anchors:
             return {}, -1, -1
+        self._note_missing_rows("table 2", rows, anchors)
         row_block = {r.id: b for b in t2.blocks for r in b.rows}
         unit_of = {}
         for b in t2.blocks:
@@ -622,6 +623,14 @@ class _Parser:
                 continue
             cells.update(values)
         return cells, t2_start, anchors[-1].end
+
+    def _note_missing_rows(self, table: str, rows, anchors) -> None:
+        """A table found with some of its rows not: say which, rather than lose them silently."""
+        found = {a.row_id for a in anchors}
+        missing = [r.id for r in rows if r.id not in found]
+        if missing:
+            self.problems.append(Problem("rows_not_found",
+                                         f"{table}: row labels not found in the text: {', '.join(missing)}"))
 
     def _t2_tail_limit(self, pos: int, limit: int) -> int:
         """After the last row of table 2, stop at the heading of table 3 (or its first label)."""
@@ -776,6 +785,7 @@ class _Parser:
         anchors = self.find_rows(t3.rows, start, limit)
         if len(anchors) < max(3, len(t3.rows) // 2):
             return {}, -1, -1, len(anchors)
+        self._note_missing_rows("table 3", t3.rows, anchors)
         header = self.t3_header(max(start, anchors[0].start - 3000), anchors[0].start)
         cols = [c.id for c in t3.columns]
         n = len(cols)

@@ -288,6 +288,15 @@ def test_one_digit_per_cell_is_kept_as_printed_even_when_it_does_not_add_up():
     assert "t4.block_total.reconsideration" in checks.failed_checks(found.template, found.tables, found.cells)
 
 
+def test_rows_a_table_lacks_are_named_not_lost_silently():
+    lines = [ln for ln in t3_grid_lines() if "要求提供公开出版物" not in ln]
+    found = tables.parse_tables(doc(t2_2021_lines() + lines + T4_LINES))
+    assert "t3.rejected_publication.total" not in found.cells
+    assert any(p.kind == "rows_not_found" and "rejected_publication" in p.message for p in found.problems)
+    complete = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines() + T4_LINES))
+    assert not [p for p in complete.problems if p.kind == "rows_not_found"]
+
+
 def test_ambiguous_run_together_row_is_left_unread():
     lines = t2_2021_lines()
     lines[4] = "行政规范性文件21030"                  # 2|10|30 or 21|0|30: both plausible, no identity
