@@ -979,11 +979,13 @@ class _Parser:
                 vals = [numbers.read_value(c) for c in rr.cells]
                 if all(v is not None for v in vals):
                     return vals
-        # 1b. a PDF text line with the n values separated by spaces ("0 0 0 … 0")
+        # 1b. a text line with the n values separated by spaces ("0 0 0 … 0"), as PDF text
+        # layers and flattened web tables print them (a surplus trailing cell as in 1.)
         for ln in lines:
             parts = ln.split()
-            if len(parts) == n and "\t" not in ln.strip() and all(_is_value_cell(p) for p in parts):
-                vals = [numbers.read_value(p) for p in parts]
+            if len(parts) >= n and "\t" not in ln.strip() and all(_is_value_cell(p) for p in parts):
+                rr = _resolve_cells(parts, n)
+                vals = [numbers.read_value(c) for c in rr.cells] if rr.cells is not None else [None]
                 if all(v is not None for v in vals):
                     return vals
         # 2. one value per line, or the values of each block after its own label

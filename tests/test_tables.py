@@ -441,6 +441,12 @@ def test_t4_vertical_headers_and_values_separated_by_spaces():
     assert found.cells["t4.reconsideration.upheld"] == 1
     assert found.cells["t4.litigation_after.corrected"] == 2
     assert found.cells["t4.litigation_after.total"] == 2
+    # a flattened web table: sixteen spaced values, the last a surplus extractor cell
+    spaced = lines[:2] + ["结果维持 结果纠正 其他结果 尚未审结 总计 未经复议直接起诉 复议后起诉",
+                          "0 1 0 0 1 0 0 0 0 0 0 0 0 0 0 0", "五、存在的主要问题及改进情况"]
+    found = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines() + spaced, fmt="html"))
+    assert found.cells["t4.reconsideration.corrected"] == 1 and found.cells["t4.litigation_after.total"] == 0
+    assert not found.problems
 
 
 def test_t4_vertical_headers_split_per_character_position_wins():
