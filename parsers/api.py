@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 from pathlib import Path
 
 PARSER_VERSION = "0.1"
@@ -26,17 +27,29 @@ def empty_record() -> dict:
     }
 
 
+_gc_lock = threading.Lock()
+_gc_depth = 0
+_gc_saved = gc.get_threshold()
+
+
 @contextlib.contextmanager
 def fewer_gc_passes():
     """pdfminer and lxml allocate hundreds of thousands of short-lived objects per document; at
     Python's default threshold (700 allocations) the young generation is collected thousands of
     times per PDF, about 15% of the parse. Collect less often while parsing, then restore."""
-    old = gc.get_threshold()
-    gc.set_threshold(max(old[0], 50_000), old[1], old[2])
+    global _gc_depth, _gc_saved
+    with _gc_lock:                     # overlapping parses (threads): the outermost restores
+        if _gc_depth == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(max(_gc_saved[0], 50_000), _gc_saved[1], _gc_saved[2])
+        _gc_depth += 1
     try:
         yield
     finally:
-        gc.set_threshold(*old)
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0:
+                gc.set_threshold(*_gc_saved)
 
 
 def parse_bytes(data: bytes, *, filename: str | None = None, media_type: str | None = None) -> dict:
@@ -73,6 +86,8 @@ def _parse_bytes(data: bytes, *, filename: str | None, media_type: str | None) -
         if record["template"] == "pre2019":
             record["headline"] = headline.read_headline(doc.text)
         record["is_report"] = meta.looks_like_report(doc, record)
+        if not record["is_report"] and not any(record["tables"].values()):
+            record["template"] = None        # the year alone says nothing about a page that is no report
         if not record["is_report"]:
             record["errors"].append({"kind": "not_a_report",
                                      "message": "no annual-report title, sections or tables found"})

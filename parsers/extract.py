@@ -187,6 +187,8 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
             data.decode("cp950")
         except UnicodeDecodeError:
             return gb
+        if sum(b >= 0x80 for b in data[:4096]) < 64:
+            return gb            # too little text to tell; mainland sources are GB far more often
         return _gb_or_big5(data, gb)
     try:
         from charset_normalizer import from_bytes
@@ -222,7 +224,12 @@ def _read_txt(data: bytes, media_type: str | None) -> Extracted:
     return Extracted(format="txt", text=pipe_cells_to_tabs(text), published=None)
 
 
-_PIPE_CELL_LINE = re.compile(r"^\s*\|?[^|]*(?:\|[^|]*)*\|\s*$|^[^|]+(?:\s\|\s[^|]*)+$")
+_SPACED_PIPE = re.compile(r"\s\|\s")
+
+
+def _is_pipe_cell_line(s: str) -> bool:
+    """'规章 | 2 | 2 | 3 |', '0 |', '|': a cell ends in '|' or cells are parted by ' | '."""
+    return "|" in s and not _LONG_PIPE_RUN.search(s) and (s.rstrip().endswith("|") or bool(_SPACED_PIPE.search(s)))
 _LONG_PIPE_RUN = re.compile(r"\|{30,}")   # 350 in a row: a flattened layout table, not colspans
 
 
@@ -230,20 +237,19 @@ def pipe_cells_to_tabs(text: str) -> str:
     """Tables that web readers and markdown converters flatten with '|' between cells:
 
         规章 | 2 | 2 | 3 |            ->  规章<TAB>2<TAB>2<TAB>3
-        规章 |  /  0 |  /  |           ->  one cell per line (TAB-indented), '|' alone an empty cell
+        "规章 |", "0 |", "|" (lines)   ->  one cell per line (TAB-indented), '|' alone an empty cell
 
     the layouts the table parser reads. Only when several lines look like that; long runs of
     '|' (flattened layout tables) are left to normalisation, which turns them into line breaks.
     """
     lines = text.split("\n")
-    cell_lines = sum(1 for ln in lines if "|" in ln and not _LONG_PIPE_RUN.search(ln)
-                     and _PIPE_CELL_LINE.match(ln))
+    cell_lines = sum(1 for ln in lines if _is_pipe_cell_line(ln))
     if cell_lines < 5:
         return text
     out = []
     for ln in lines:
         s = ln.strip()
-        if "|" not in s or _LONG_PIPE_RUN.search(s) or not _PIPE_CELL_LINE.match(s):
+        if not _is_pipe_cell_line(s):
             out.append(ln)
             continue
         parts = [p.strip() for p in s.split("|")]
@@ -742,6 +748,35 @@ def _is_number(s: str) -> bool:
     return bool(re.fullmatch(r"[-+]?\d[\d,.]*\s*(万元|元|件|条)?", s.strip()))
 
 
+@functools.cache
+def _table_labels() -> frozenset[str]:
+    """Every row and column label and block caption of both templates, normalised."""
+    from parsers import codebook
+    out = set()
+    for tid in codebook.TEMPLATES:
+        for table in codebook.template(tid).tables.values():
+            for r in getattr(table, "rows", ()) or ():
+                out.update(r.labels)
+            for c in getattr(table, "columns", ()) or ():
+                out.update(c.labels)
+            for b in getattr(table, "blocks", ()) or ():
+                for r in b.rows:
+                    out.update(r.labels)
+                for c in b.columns:
+                    out.update(c.labels)
+                for cap in (b.caption, *b.caption_variants):
+                    if cap:
+                        out.add(codebook.normalise_label(cap, strip_annotation=False))
+    return frozenset(out)
+
+
+def _is_table_label(cell: str) -> bool:
+    """A whole label of the tables (行政强制, 第二十条第(八)项, 信息内容 aside): not a fragment."""
+    from parsers import codebook
+    norm = codebook.normalise_label(cell, convert=False)
+    return norm in _table_labels() or norm.startswith("第二十条") or norm == "信息内容"
+
+
 def _continue_grid(grid: list[list[str]], more: list[list[str]]) -> None:
     """Append the rows of a table continued on the next page to `grid`.
 
@@ -753,7 +788,12 @@ def _continue_grid(grid: list[list[str]], more: list[list[str]]) -> None:
     # every text-only row before the first row with numbers is the cut row's label going on
     # (a long label may wrap over several lines), unless it starts an item of its own
     while more and grid and not any(_is_number(c) for c in more[0] if c) and any(
-            _is_number(c) for c in grid[-1] if c) and not any(_ITEM_MARK.match(c) for c in more[0] if c):
+            _is_number(c) for c in grid[-1] if c) and not any(_ITEM_MARK.match(c) for c in more[0] if c) \
+            and not any(_is_table_label(c) for c in more[0] if c) \
+            and not any(_is_table_label(grid[-1][j]) for j, c in enumerate(more[0])
+                        if c and j < len(grid[-1]) and grid[-1][j]):
+        # (a row below a complete label, or one that is a label, caption or header itself,
+        # is a row of its own: 行政处罚 7 / 行政强制 with blank values)
         first, last = more[0], grid[-1]
         for j, c in enumerate(first):
             if c and j < len(last) and last[j] and not _is_number(last[j]):

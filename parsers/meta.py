@@ -166,6 +166,18 @@ def _outside_quotes(text: str, pos: int) -> bool:
     return before.count("《") <= before.count("》") and before.count("<") <= before.count(">")
 
 
+_NOT_A_NAME = re.compile(r"^(本|我|该|各|全|上|下|相关|有关|所属|以上|年度)")
+_BARE_RELATIVE = re.compile(rf"^(市|区|县|省)(?![{_CJK}]{{0,3}}?(市|区|县|省))")   # 区统计局: no place
+
+
+def _agency_like(name: str | None) -> bool:
+    """A proper agency name: an agency ending or a township/sub-district, a place of its own,
+    not a phrase (相关规定编制, 本年度, 各乡镇人民政府, 区统计局)."""
+    return bool(name) and len(name) >= 3 and not _NOT_A_NAME.match(name) \
+        and not _BARE_RELATIVE.match(name) \
+        and bool(re.search(rf"{_AGENCY_SUFFIX}$|[{_CJK}](镇|乡|街道)$", name))
+
+
 def _announced_names(body: str) -> list[str]:
     """The author in the opening sentence: '现公布X2020年政府信息公开工作年度报告', '特编制2020年度X政府
     信息公开年度报告', '本报告由X编制' (never inside a cited document's 《title》)."""
@@ -175,12 +187,12 @@ def _announced_names(body: str) -> list[str]:
         if not _outside_quotes(head, m.start()) or re.search(r"(关于|做好|报送)$", head[max(0, m.start() - 4):m.start()]):
             continue
         name = _name_from_title(m.group("t"))
-        if name and not re.match(r"^(市|区|县|省)(?![\u3400-\u9fff]{0,3}?(市|区|县|省))", name):
-            out.append(name)          # '区统计局' names no place: left to the self-reference rule
+        if _agency_like(name):
+            out.append(name)
     for m in _COMPILED_BY.finditer(head):
         if _outside_quotes(head, m.start()):
             name = _COMPILING_OFFICE.sub(r"\1", _clean_name(m.group("name")))
-            if len(name) >= 3 and not re.match(r"^(本|我)", name):
+            if _agency_like(name):
                 out.append(name)
     return out
 
@@ -237,9 +249,17 @@ _SELF_VERBS = r"(?:全面|坚持|认真|深入|严格|高度|紧紧|持续|按�
 def _national_self_reference(body: str) -> str | None:
     """A ministry or national bureau naming itself as the subject: '2024年,教育部坚持…',
     '2022年,国家新闻出版署坚持…' (national agencies have no place prefix to find)."""
-    m = re.search(rf"(?:^|\n|,|,|。)\s*(?:\d{{4}}年,?\s*)?((?:国家|国务院)[{_CJK}]{{2,12}}?(?:局|署|委员会|委|办公室|办|部)|"
-                  rf"[{_CJK}]{{1,8}}部|海关总署|[{_CJK}]{{2,8}}总局){_SELF_VERBS}", body[:5000])
-    return m.group(1) if m else None
+    # the year must open the sentence, and the name must not be a place's department or a word
+    # that merely ends in 部 (干部, 全部, 内部)
+    for m in re.finditer(rf"(?:^|\n|。)\s*(?:19|20)\d{{2}}年(?:度)?,?\s*((?:国家|国务院)[{_CJK}]{{2,12}}?"
+                         rf"(?:局|署|委员会|委|办公室|办|部)|[{_CJK}]{{1,8}}部|海关总署|[{_CJK}]{{2,8}}总局){_SELF_VERBS}",
+                         body[:5000]):
+        name = m.group(1)
+        if re.search(r"(干部|全部|内部|外部|各部|局部|本部|总部|部分|[东西南北中]部)$", name) or \
+                re.search(r"[省市县区州盟旗镇乡]|委宣传|党委|党组|政府", name) or _NOT_A_NAME.match(name):
+            continue
+        return name
+    return None
 
 
 def read_agency(doc: Extracted, body: str) -> str | None:
@@ -259,8 +279,6 @@ def read_agency(doc: Extracted, body: str) -> str | None:
         announced = _announced_names(body)
         name = announced[0] if announced else None
     if not name:
-        name = _national_self_reference(body)
-    if not name:
         ref = _self_reference(body)
         full = _full_names(body)
         if ref:
@@ -272,6 +290,9 @@ def read_agency(doc: Extracted, body: str) -> str | None:
         if not name:
             tail = _standalone_names("\n".join(body.split("\n")[-12:]))
             name = tail[-1] if tail else None
+    if not name:
+        # a ministry has no place to find: only as the subject of a sentence, and last
+        name = _national_self_reference(body)
     if not name:
         return None
     name = _canonical(name, body)
@@ -405,7 +426,8 @@ def looks_like_report(doc: Extracted, record: dict) -> bool:
                                             "存在的主要问题", "收费"))
     # the opening sentence of a report: '本年度报告是根据《…政府信息公开条例》…编制', '现公布…年度报告'
     opening = bool(re.search(r"(本(年度)?报告|本年报|年度报告)[^。]{0,120}政府信息公开条例|"
-                             r"政府信息公开条例[^。]{0,160}(本(年度)?报告|年度报告|年报)", body[:1500]))
+                             r"政府信息公开条例[^。]{0,160}(本(年度)?报告|年度报告|年报)", body[:1500])) \
+        and not re.search(r"通知如下|现就|关于做好|请各|各有关单位", body[:1500])   # a notice about the reports
     tables = record.get("tables") or {}
     if any(tables.values()):
         return True

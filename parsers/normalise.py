@@ -22,7 +22,7 @@ _GLOSS = re.compile(
     rf"(?=[a-z{_TONED}]*[{_TONED}])[a-z{_TONED}]{{1,7}}\s*[)）]"
 )
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
-_PIPES = re.compile(r"[ \t]*\|{3,}[ \t]*")
+_PIPES = re.compile(r"\|{3,}")    # spaces around it go with each line's strip (no scan over long blank runs)
 _SPACES = re.compile(r"[^\S\t\n]+")          # whitespace except TAB and newline
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -351,15 +351,29 @@ _STOCK_YEARS = 5.0
 _STOCK_MARGIN = 1.5
 
 
+_STATED_BONUS = 3.0      # a figure the report states in words: likelihood ratio e^3 for agreeing
+# how prose words a column's verb (the table says 制发, the text 制定 or 印发)
+_PROSE_VERBS = {"制发": ("制定", "印发")}
+
+
+def _is_stock_row(ids: list[str]) -> bool:
+    return tuple(cid.rsplit(".", 1)[1] for cid in ids) in (_STOCK_FLOW, _STOCK_2019)
+
+
+def _log_ratio(a: int, b: float) -> float:
+    return math.log(a + 1) - math.log(b + 1)          # no float overflow on long digit runs
+
+
 def _stock_flow_reading(ids: list[str], cands: list[list[int]],
-                        near: dict[int, set[int]] | None = None) -> list[int] | None:
+                        near: dict[int, set[int]] | None = None,
+                        stated: dict[int, set[int]] | None = None) -> list[int] | None:
     """The one plausible reading of a run-together stock-and-flow row, else None.
 
     `near`: figures the text states for a column that no reading prints (393 in force at a
     cleanup earlier in the year): a reading close to them in magnitude is the likelier.
     """
     cols = tuple(cid.rsplit(".", 1)[1] for cid in ids)
-    if cols not in (_STOCK_FLOW, _STOCK_2019) or len(cands) < 2:
+    if not _is_stock_row(ids) or len(cands) < 2:
         return None
     scored = []
     for cand in cands:
@@ -367,7 +381,7 @@ def _stock_flow_reading(ids: list[str], cands: list[list[int]],
             issued, repealed, in_force = cand
             # (fewer in force than issued happens, e.g. short-lived documents: only the prior
             # below makes it unlikely, nothing rules it out)
-            stock = math.log((in_force + 1) / (_STOCK_YEARS * (issued + 1)))
+            stock = _log_ratio(in_force, 0) - math.log(_STOCK_YEARS) - _log_ratio(issued, 0)
             # share of all the documents alive during the year that were repealed: cleanups
             # happen, wiping out nearly everything does not (density falls linearly to 0 at 1)
             share = repealed / (in_force + repealed) if in_force + repealed else 0.0
@@ -376,11 +390,12 @@ def _stock_flow_reading(ids: list[str], cands: list[list[int]],
             made, published, total = cand
             if total < published:
                 continue                   # the total includes this year's
-            stock = math.log((total + 1) / (_STOCK_YEARS * (published + 1)))
-            same = math.log((made + 1) / (published + 1)) / 0.5
+            stock = _log_ratio(total, 0) - math.log(_STOCK_YEARS) - _log_ratio(published, 0)
+            same = _log_ratio(made, published) / 0.5
             score = -(stock * stock + same * same) / 2
         for i, figures in (near or {}).items():
-            score -= min(math.log((cand[i] + 1) / (f + 1)) ** 2 for f in figures) / 2
+            score -= min(_log_ratio(cand[i], f) ** 2 for f in figures) / 2
+        score += _STATED_BONUS * sum(cand[i] in figures for i, figures in (stated or {}).items())
         scored.append((score, list(cand)))
     scored.sort(key=lambda x: x[0], reverse=True)
     if not scored or (len(scored) > 1 and scored[0][0] - scored[1][0] < _STOCK_MARGIN):
@@ -684,36 +699,39 @@ class _Parser:
                     f"{ids[0].rsplit('.', 1)[0]}: digits run together; read with an unchanged (0) 本年增/减"))
                 return dict(zip(ids, zero[0]))
         row = ids[0].rsplit(".", 1)[0]
+        if len(re.sub(r"\D", "", blob)) > 24:
+            self.problems.append(Problem("cells_run_together", f"{row}: '{blob[:40]}…' too long to split; left unread"))
+            return None
         # A figure the report's own text states for this row and column (…制发的规范性文件77件)
-        # narrows the readings to those that print it.
+        # counts for the readings that print it; for a stock-and-flow row it weighs in with the
+        # prior, so a stray figure cannot force an implausible reading.
         stated = self._stated_in_prose(block, row.split(".")[1], n)
-        also = ""
-        if stated:
-            agree = [sum(c[i] in stated.get(i, ()) for i in range(n)) for c in cands]
-            if max(agree) > 0:
-                cands = [c for c, a in zip(cands, agree) if a == max(agree)]
-                also = ", agrees with a figure the text states"
-                if len(cands) == 1:
-                    self.problems.append(Problem(
-                        "cells_run_together",
-                        f"{row}: digits '{blob}' run together; read as {'|'.join(map(str, cands[0]))}, "
-                        "the one reading that agrees with a figure the text states"))
-                    return dict(zip(ids, cands[0]))
+        agree = [sum(c[i] in stated.get(i, ()) for i in range(n)) for c in cands]
+        also = ", agrees with a figure the text states" if stated and max(agree) > 0 else ""
         near = {i: v for i, v in stated.items() if not any(c[i] in v for c in cands)}
-        pick = _stock_flow_reading(ids, cands, near)
+        pick = _stock_flow_reading(ids, cands, near, stated)
         if pick is not None:
             self.problems.append(Problem(
                 "cells_run_together",
                 f"{row}: digits '{blob}' run together; read as {'|'.join(map(str, pick))}, the only "
                 f"plausible reading (the stock several years of the yearly flow){also}; check the source"))
             return dict(zip(ids, pick))
+        wide = [sum(c[i] in stated.get(i, ()) and c[i] >= 10 for i in range(n)) for c in cands]
+        if not _is_stock_row(ids) and stated and max(wide) > 0 and wide.count(max(wide)) == 1:
+            only = cands[wide.index(max(wide))]
+            self.problems.append(Problem(
+                "cells_run_together",
+                f"{row}: digits '{blob}' run together; read as {'|'.join(map(str, only))}, the one "
+                "reading that agrees with a figure the text states; check the source"))
+            return dict(zip(ids, only))
         self.problems.append(Problem(
             "cells_run_together", f"{row}: '{blob}' splits {len(cands)} ways; left unread"))
         return None
 
     def _t2_signed_blob(self, ids, blob) -> dict | None:
-        """Digits run together around one printed minus (35-15, 2648-18538): the minus starts
-        the signed 本年增/减 column, so the cut before it is certain; each side is split alone."""
+        """Digits run together around one printed minus (35-15): the minus starts the signed
+        本年增/减 column, so the cut before it is certain; each side is split alone. Read only
+        when that leaves one reading and the '-' cannot be a blank change (40-15)."""
         row = ids[0].rsplit(".", 1)[0]
         signed = [i for i, cid in enumerate(ids) if codebook.is_signed(cid)]
         left, _, right = blob.partition("-")
@@ -723,7 +741,10 @@ class _Parser:
         s = signed[0]
         lefts, rights = split_blob(left, s), split_blob(right, len(ids) - s)
         cands = [a + [-b[0]] + b[1:] for a in lefts for b in rights]
-        if len(cands) == 1:
+        # '-' is also how a blank 本年增/减 is printed (40-15: 40 | – | 15)
+        as_blank = [a + [0] + b for a in lefts for b in split_blob(right, len(ids) - s - 1)] \
+            if len(ids) - s - 1 > 0 else []
+        if len(cands) == 1 and not as_blank:
             return dict(zip(ids, cands[0]))
         self.problems.append(Problem(
             "cells_run_together", f"{row}: '{blob}' splits {len(cands)} ways; left unread"))
@@ -743,11 +764,15 @@ class _Parser:
         out: dict[int, set[int]] = {}
         for i, col in enumerate(block.columns[:n]):
             verbs = {re.sub(r"^本年(度)?|(件数|数量|件)$", "", x) for x in col.labels}
+            verbs |= {w for v in verbs for w in _PROSE_VERBS.get(v, ())}
             verbs = "|".join(sorted({re.escape(v) for v in verbs if len(v) >= 2}, key=len, reverse=True))
             if not verbs:
                 continue
             rx = re.compile(rf"(?:{verbs})[^。；;，,:：\d]{{0,12}}?(?:{nouns})[^。；;，,:：\d]{{0,4}}?(\d+)件")
             for m in rx.finditer(self.c.text):
+                before = self.c.text[max(0, m.start() - 8):m.start()]
+                if re.search(r"(上年|去年|上一年|累计|历年|全市|全省|全区|全县)", before):
+                    continue          # other years and scopes are not this row
                 out.setdefault(i, set()).add(int(m.group(1)))
         return out
 
@@ -801,8 +826,9 @@ class _Parser:
                     continue
             if rr.blob is not None:
                 every = split_blob(rr.blob, n)
-                # one digit per cell leaves one reading: kept as printed, even if it does not
-                # add up (a source's error is data); otherwise the row total must hold
+                # digits that split only one way (one digit per cell, or no other cut without a
+                # leading zero) are kept as printed even if they do not add up: a source's error
+                # is data; otherwise the row total must hold
                 cands = every if len(every) == 1 else [c for c in every if sum(c[:-1]) == c[-1]]
                 blobs[a.row_id] = cands
                 continue
@@ -1051,7 +1077,7 @@ class _Parser:
             return None
         blob = mm.group(0).strip()
         every = split_blob(blob, n)
-        # one digit per cell is the only reading: kept as printed even when a block total is off
+        # a single possible split (one digit per cell…) is kept as printed even if a total is off
         cands = every if len(every) == 1 else [cd for cd in every if self._t4_ok(cd)]
         if len(cands) == 1:
             return cands[0]

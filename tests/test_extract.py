@@ -227,6 +227,14 @@ def test_pdf_table_continued_with_a_label_wrapped_over_several_lines():
     assert grid[2] == ["(六)其他处理", "3.其他", "1", "1"]
 
 
+def test_pdf_table_continued_never_glues_a_whole_label_or_caption():
+    from parsers.extract import _continue_grid
+
+    grid = [["行政处罚", "", "7"], ["行政处罚", "", "7"]]
+    _continue_grid(grid, [["行政强制", "", ""], ["第二十条第(八)项", "", ""], ["行政事业性收费", "1", ""]])
+    assert [r[0] for r in grid] == ["行政处罚", "行政处罚", "行政强制", "第二十条第(八)项", "行政事业性收费"]
+
+
 def test_docx_from_corpus_reads_tables():
     doc = extract(_corpus("pingtan-zone-2023.docx"), filename="a.docx")
     assert len(doc.tables) == 3

@@ -164,6 +164,30 @@ def test_agency_from_the_opening_sentence_or_the_subject(text, agency, level, ki
     assert (meta["agency"], meta["admin_level"], meta["agency_kind"]) == (agency, level, kind)
 
 
+@pytest.mark.parametrize("text", [
+    "本年度共收到申请12件,全部按照法定时限答复。",
+    "2023年,全体干部认真学习。",
+    "2023年,区委宣传部坚持正确导向。",
+    "依据政务公开相关规定编制2023年政府信息公开工作年度报告。",
+    "本报告由各乡镇人民政府编制。",
+    "本报告由市政府办公室编制。",
+    "特编制本年度政府信息公开工作年度报告。",
+])
+def test_phrases_are_not_agencies(text):
+    assert read_meta(doc(text))["agency"] is None
+
+
+def test_signature_still_names_the_agency_when_prose_has_a_subject():
+    text = "2023年,全部按照法定时限答复。\n杭州市西湖区统计局\n2024年1月20日"
+    assert read_meta(doc(text))["agency"] == "杭州市西湖区统计局"
+
+
+def test_a_notice_about_the_reports_is_not_a_report():
+    text = ("根据《中华人民共和国政府信息公开条例》规定,现就做好2023年度政府信息公开工作年度报告编制发布工作"
+            "通知如下:一、总体情况部分要写明…")
+    assert not looks_like_report(doc(text), {"tables": {}})
+
+
 def test_cited_reports_and_notices_name_no_agency():
     text = ("按照《市人民政府办公室关于做好2020年政府信息公开工作年度报告编制和发布工作的通知》要求,"
             "对照《国家新闻出版署2021年政府信息公开工作年度报告》,现将我办2022年度政府信息公开情况报告如下:")

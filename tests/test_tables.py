@@ -431,6 +431,21 @@ def test_2019_run_together_signed_change_and_stock_rows():
     assert any("2648-18538" in p.message for p in found.problems)
 
 
+def test_run_together_rows_a_stray_figure_or_a_dash_cannot_force():
+    lines = t2_2021_lines()
+    lines[4] = "行政规范性文件693665"
+    for prose in ("上年制发行政规范性文件6件。", "全年废止行政规范性文件36件。"):
+        found = tables.parse_tables(doc(["一、总体情况", prose] + lines, fmt="txt"))
+        assert found.cells.get("t2.normative_docs.issued") in (69, None)   # never 6|936|65 or 69|36|65
+    lines[4] = "行政规范性文件" + "9" * 320                               # no overflow, no lost record
+    found = tables.parse_tables(doc(lines, fmt="txt"))
+    assert "t2.normative_docs.issued" not in found.cells and found.cells["t2.licensing.decisions"] == 15
+    text = ("二、主动公开政府信息情况第二十条第(五)项信息内容上一年项目数量本年增/减处理决定数量行政许可40-15"
+            "三、收到和处理政府信息公开申请情况")
+    found = tables.parse_tables(doc([text], fmt="txt"))
+    assert "t2.licensing.change" not in found.cells          # 40 | -1 | 5 or 40 | – | 15
+
+
 def test_t4_vertical_headers_and_values_separated_by_spaces():
     # PDF text layer: headers one character per line, the fifteen values on one spaced line
     lines = ["四、政府信息公开行政复议、行政诉讼情况", "2020 年,未出现申请行政复议、提起行政诉讼的情况。",
