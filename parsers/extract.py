@@ -875,10 +875,10 @@ def _join_wrapped_label_rows(grid: list[list[str]], owners: list[list]) -> list[
             same = [a is not None and a == b for a, b in zip(owner, prev_owner)]
             differ = [j for j, s in enumerate(same) if not s]
             numeric_same = [j for j, s in enumerate(same) if s and _is_number(row[j])]
+            # (a cell that differs from the one above must hold text on both sides, so every
+            # number sits in a cell shared with the row above)
             if (len(row) == len(prev) and differ and numeric_same
-                    and all(not _is_number(row[j]) and not _is_number(prev[j]) for j in differ)
-                    and all(_is_number(row[j]) or not row[j] or same[j] for j in range(len(row))
-                            if j not in differ)):
+                    and all(not _is_number(row[j]) and not _is_number(prev[j]) for j in differ)):
                 for j in differ:
                     prev[j] = prev[j] + row[j]
                 continue

@@ -78,6 +78,10 @@ def test_decode_declared_gb2312_as_gb18030():
     assert decode_bytes(raw, "gb2312") == "镕"
 
 
+def test_very_short_undeclared_text_stays_gb18030():
+    assert decode_bytes("规章 0 0 0".encode("gbk")) == "规章 0 0 0"
+
+
 def test_decode_bom():
     assert decode_bytes("\ufeff报告".encode("utf-8")) == "报告"
 

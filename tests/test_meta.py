@@ -182,6 +182,26 @@ def test_signature_still_names_the_agency_when_prose_has_a_subject():
     assert read_meta(doc(text))["agency"] == "杭州市西湖区统计局"
 
 
+def test_a_page_that_is_no_report_gets_no_template_from_its_year():
+    from parsers.api import parse_bytes
+
+    record = parse_bytes("2023年部门预算\n一、部门主要职责\n2023年收入预算123万元。".encode(), filename="b.txt")
+    assert record["is_report"] is False and record["template"] is None
+
+
+def test_parsing_restores_the_gc_threshold_even_when_nested():
+    import gc
+
+    from parsers.api import fewer_gc_passes
+
+    before = gc.get_threshold()
+    with fewer_gc_passes():
+        with fewer_gc_passes():
+            assert gc.get_threshold()[0] >= 50_000
+        assert gc.get_threshold()[0] >= 50_000        # the outer parse is still running
+    assert gc.get_threshold() == before
+
+
 def test_a_notice_about_the_reports_is_not_a_report():
     text = ("根据《中华人民共和国政府信息公开条例》规定,现就做好2023年度政府信息公开工作年度报告编制发布工作"
             "通知如下:一、总体情况部分要写明…")
