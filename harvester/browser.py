@@ -7,6 +7,7 @@ first request that asks for rendering (meta["playwright"]), and only in that cra
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
@@ -31,3 +32,18 @@ class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
         if spider is None:
             return await super().download_request(request)
         return await super().download_request(request, spider)
+
+
+# Hosts of the portals crawled in this process; the browser may fetch from these only.
+ALLOWED_BROWSER_HOSTS: set[str] = set()
+SKIPPED_RESOURCES = {"image", "media", "font", "stylesheet"}
+
+
+def abort_request(request) -> bool:
+    """PLAYWRIGHT_ABORT_REQUEST: what a rendered page may not fetch."""
+    if request.resource_type in SKIPPED_RESOURCES:
+        return True
+    parts = urlsplit(request.url)
+    if parts.scheme in ("data", "blob", "about"):
+        return False
+    return parts.scheme not in ("http", "https") or parts.hostname not in ALLOWED_BROWSER_HOSTS

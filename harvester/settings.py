@@ -57,6 +57,10 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
 }
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
 PLAYWRIGHT_MAX_CONTEXTS = 2
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4      # open pages stay within the per-domain concurrency
+# The browser fetches nothing off the portals (no CDN, analytics, other hosts) and no images,
+# fonts or styles: list data is all we read from it.
+PLAYWRIGHT_ABORT_REQUEST = "harvester.browser.abort_request"
 
 # Our own knobs.
 OGI_DATA_DIR = "data"                     # blobs live under OGI_DATA_DIR/blobs
@@ -66,6 +70,10 @@ OGI_PARSE_IN_CRAWL = True                 # False: only store bodies; `ogi repar
 OGI_MAX_LIST_DEPTH = 4                    # nested columns below the start page
 OGI_MAX_LIST_PAGES = 200                  # pages of one paginated list we are willing to walk
 OGI_RUN_ID = None
+OGI_BROWSER = True                        # render lists whose static reading finds no report
+OGI_MAX_RENDERS = 50                      # rendered list pages per portal and run
+OGI_MAX_BROWSER_CLICKS = 30               # clicks on one rendered list's own pager ("next", "more")
+OGI_MAX_CAPTURED_RESPONSES = 200          # script replies mined per rendered page
 
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

@@ -200,6 +200,12 @@ def endpoints_in_scripts(response) -> list[Link]:
 def discover(response):
     if not isinstance(response, TextResponse):
         return []
+    if response.body[:1] not in (b"{", b"[", b"<", b" ", b"\n", b"\r", b"\t"):
+        # JSONP (`cb({...})`): the next pages of an API first seen in the browser answer like this.
+        from harvester.families.rendered import unwrap_jsonp
+        inner = unwrap_jsonp(response.body[: 4 * 1024 * 1024])
+        if inner is not None:
+            return json_links(response.replace(body=inner, cls=TextResponse))
     content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
     head = response.text[:1].strip()
     if "json" in content_type or (not isinstance(response, HtmlResponse) and head in ("{", "[")):

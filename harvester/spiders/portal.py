@@ -7,6 +7,7 @@ becomes a CrawlError item.
 """
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 from urllib.parse import urlsplit
@@ -18,9 +19,9 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (ConnectionRefusedError, DNSLookupError, TCPTimedOutError,
                                     TimeoutError)
 
-from harvester import classify
+from harvester import browser, classify
 from harvester.db import now
-from harvester.families import Link, discover
+from harvester.families import Link, discover, rendered
 from harvester.items import Candidate, CrawlError, FetchedBody
 from harvester.middlewares import RedirectLoopError
 
@@ -30,6 +31,12 @@ SOFT_404 = re.compile(r"页面不存在|页面未找到|找不到(该|您要的)
 # Raw HTML that only a browser can turn into a list (PORTALS.md, "JavaScript-rendered pages").
 SCRIPT_RENDERED = re.compile(r"document\.write|innerHTML|atob\(|\.append\(|\.html\(|createElement|v-for|ng-repeat")
 SCRIPT_LIST_HINT = re.compile(r"href|<a[\s>]|<li|\burl\b|title|atob")
+# Scripts that fetch their list (the endpoint may live in an external file we never read).
+SCRIPT_FETCHES = re.compile(r"XMLHttpRequest|\$\.(ajax|get|post|getJSON)|fetch\(|axios|jsonp|\.load\(", re.I)
+# Totals a list states for itself (共23条, recordCount: '23', totalRecord=23…).
+STATED_TOTAL = re.compile(
+    r"共\s*(\d{1,6})\s*(?:条|篇|项|个|份)|(?:recordCount|totalRecord|totalCount|totalNum|record_count)"
+    r"[\"']?\s*[:=]\s*[\"']?(\d{1,6})", re.I)
 MAGIC = {b"%PDF": "application/pdf", b"PK\x03\x04": "application/zip",
          b"\xd0\xcf\x11\xe0": "application/x-ole-storage", b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
@@ -75,13 +82,27 @@ class PortalSpider(scrapy.Spider):
         self.max_depth = int(portal.get("max_depth") or 0) or None
         self.max_list_pages = int(portal.get("max_list_pages") or 0) or None
         self.counts: Counter = Counter()
+        self._rendered: set[str] = set()        # list URLs already rendered (once each)
+        self._captured: dict = {}               # playwright page -> responses its scripts received
+        self._budgets_hit: set[str] = set()
+        browser.ALLOWED_BROWSER_HOSTS.update(h for h in self.allowed_hosts if h)
 
     # ------------------------------------------------------------------ start
     async def start(self):
         fragment = urlsplit(self.start_url).fragment
+        if self.portal.get("render"):
+            # The registry says only a browser shows this list: render it straight away.
+            self._rendered.add(self.start_url.split("#", 1)[0])
+            yield self._request(self.start_url, self.parse_rendered, depth=0, role="list",
+                                meta={**self._render_meta(), "start_fragment": fragment}, dont_filter=True)
+            return
         yield self._request(self.start_url, self.parse_list, depth=0, role="list",
-                            meta={"start_fragment": fragment,
-                                  "playwright": bool(self.portal.get("render"))})
+                            meta={"start_fragment": fragment})
+
+    @staticmethod
+    def _render_meta() -> dict:
+        return {"playwright": True, "rendered": True, "playwright_include_page": True,
+                "playwright_page_event_handlers": {"response": "capture_browser_response"}}
 
     def _settings_int(self, name: str, override: int | None) -> int:
         return override or self.settings.getint(name)
@@ -140,13 +161,120 @@ class PortalSpider(scrapy.Spider):
                              "HTTP 200 but the page says it does not exist")
             return
         followed = yield from self._follow(links, response, depth, on_report_page=False)
-        # Nav links alone prove nothing: a list that shows no report, pager or API in raw HTML
-        # but builds markup in scripts is rendered once in the browser.
-        if not (followed["report"] or followed["pager"] or followed["api"]) \
-                and not response.meta.get("playwright") and self._needs_browser(response):
-            self.logger.info("list at %s needs a browser; rendering it", response.url)
-            yield self._request(response.url, self.parse_list, depth=depth, role="list",
-                                meta={"playwright": True, "rendered": True}, dont_filter=True)
+        # Only reports found are evidence that the list was read: a pager guessed from a script
+        # or an endpoint mined from one proves nothing. A list that shows no report, or fewer
+        # records than it says it has, while its scripts build or fetch markup, is read the way
+        # a browser shows it.
+        if not response.meta.get("playwright") and self._needs_browser(response, followed):
+            yield from self._render(response, depth)
+
+    # ------------------------------------------------------------------ the browser
+    def _render(self, response, depth: int):
+        url = response.url.split("#", 1)[0]
+        if url in self._rendered:
+            return
+        limit = self.settings.getint("OGI_MAX_RENDERS")
+        if len(self._rendered) >= limit:
+            yield from self._budget_hit("renders", limit, response.url)
+            return
+        self._rendered.add(url)
+        self.logger.info("list at %s needs a browser; rendering it", response.url)
+        yield self._request(response.url, self.parse_rendered, depth=depth, role="list",
+                            meta={**self._render_meta(), "start_fragment": response.meta.get("start_fragment")},
+                            dont_filter=True)
+
+    async def capture_browser_response(self, pw_response):
+        """Every XHR/fetch/script reply the page's own scripts received (scrapy-playwright calls
+        this for each response of a page we render)."""
+        request = pw_response.request
+        if request.resource_type not in ("xhr", "fetch", "script", "other"):
+            return
+        if request.resource_type == "script" and "callback=" not in request.url.lower() \
+                and "jsonp" not in request.url.lower():
+            return       # plain script files are code, not list data (JSONP replies are scripts)
+        try:
+            length = int(pw_response.headers.get("content-length") or 0)
+            if length > rendered.MAX_CAPTURED_BYTES:
+                return
+            body = await pw_response.body()
+        except Exception:          # the page went away or the reply had no body: nothing to mine
+            return
+        captured = self._captured.setdefault(pw_response.frame.page, [])
+        if len(captured) < self.settings.getint("OGI_MAX_CAPTURED_RESPONSES"):
+            captured.append((pw_response.url, body, pw_response.headers.get("content-type", ""),
+                             request.method, request.post_data_buffer))
+
+    async def parse_rendered(self, response, **_):
+        """A list page as the browser shows it: its DOM after scripts ran, after each click on its
+        own pager (next, load more, infinite scroll), and every reply its scripts fetched."""
+        page = response.meta.get("playwright_page")
+        depth = response.meta.get("depth_in_portal", 0)
+        snapshots, captured = [], []
+        try:
+            if page is not None:
+                snapshots.append(await self._settled_content(page))
+                seen = {hash(snapshots[0])}
+                for _ in range(self.settings.getint("OGI_MAX_BROWSER_CLICKS")):
+                    try:
+                        clicked = await page.evaluate(rendered.NEXT_CONTROL_JS)
+                    except Exception:       # a click that navigated away mid-evaluation
+                        clicked = True
+                    content = await self._settled_content(page)
+                    if hash(content) in seen:
+                        if not clicked:
+                            break           # nothing to click and scrolling changed nothing
+                        break               # the pager answered with nothing new: its last page
+                    seen.add(hash(content))
+                    snapshots.append(content)
+                else:
+                    for error in self._budget_hit("browser_clicks", self.settings.getint("OGI_MAX_BROWSER_CLICKS"),
+                                                  response.url):
+                        yield error
+                captured = self._captured.pop(page, [])
+        finally:
+            if page is not None:
+                self._captured.pop(page, None)
+                await page.close()
+        if not snapshots:
+            snapshots = [response.text]
+        self.counts["list_pages"] += 1
+        self.counts["rendered_pages"] += 1
+        for n, content in enumerate(snapshots):
+            snapshot = HtmlResponse(url=response.url, body=content.encode("utf-8"), encoding="utf-8",
+                                    request=response.request)
+            if n == 0:
+                yield self._body_item(snapshot, "list")
+            for item in self._follow(list(discover(snapshot)), snapshot, depth, on_report_page=False):
+                yield item
+        for url, body, ctype, method, post_data in captured:
+            same_site = urlsplit(url).hostname in self.allowed_hosts
+            links = rendered.links_in_captured(url, body, ctype, method, post_data)
+            if not links or not same_site:
+                continue
+            self.counts["captured_api_replies"] += 1
+            reply = TextResponse(url=url, body=body, headers={"Content-Type": ctype or "application/octet-stream"},
+                                 request=scrapy.Request(url, method=method, body=post_data or b""))
+            yield self._body_item(reply, "api")
+            for item in self._follow(links, response, depth, on_report_page=False):
+                yield item
+
+    @staticmethod
+    async def _settled_content(page) -> str:
+        try:
+            await page.wait_for_load_state("networkidle", timeout=5000)
+        except Exception:
+            pass            # a page that keeps polling: take what it shows now
+        return await page.content()
+
+    def _budget_hit(self, budget: str, limit: int, url: str):
+        """A budget reached is recorded once per run, never a silent stop."""
+        if budget in self._budgets_hit:
+            return
+        self._budgets_hit.add(budget)
+        self.counts["errors"] += 1
+        yield CrawlError(url, self.portal_name, f"budget_{budget}",
+                         f"stopped at the {budget.replace('_', ' ')} budget ({limit}); raise it with "
+                         f"--set OGI_MAX_{budget.upper()}=N or per portal")
 
     def parse_api(self, response, **_):
         depth = response.meta.get("depth_in_portal", 0)
@@ -204,6 +332,7 @@ class PortalSpider(scrapy.Spider):
                 if not same_site or on_report_page:
                     continue
                 if self.counts["list_requests"] >= max_pages:
+                    yield from self._budget_hit("list_pages", max_pages, url)
                     continue
                 self.counts["list_requests"] += 1
                 followed[link.kind] += 1
@@ -214,6 +343,8 @@ class PortalSpider(scrapy.Spider):
                 continue
             verdict = classify.classify_link(link.text, url, on_report_page=on_report_page,
                                              same_site=same_site)
+            if verdict.decision == classify.REJECT:
+                followed["rejected"] += 1
             if verdict.decision in (classify.REPORT, classify.ATTACHMENT, classify.TWIN, classify.REJECT):
                 self.counts["candidates"] += 1
                 yield Candidate(url, self.portal_name, link.text, response.url,
@@ -239,8 +370,11 @@ class PortalSpider(scrapy.Spider):
                 if self.counts["list_requests"] < max_pages:
                     self.counts["list_requests"] += 1
                     followed["pager"] += 1
+                    followed["real_pager"] += link.via == "a"
                     yield self._request(url, self.parse_list, depth=depth, role="list", link=link,
                                         referrer=response.url)
+                else:
+                    yield from self._budget_hit("list_pages", max_pages, url)
         return followed
 
     @staticmethod
@@ -268,15 +402,31 @@ class PortalSpider(scrapy.Spider):
                 problems.append(f"<{tag.decode()}> opened {opened}, closed {closed}")
         return "; ".join(problems) or None
 
-    def _needs_browser(self, response) -> bool:
-        if not isinstance(response, HtmlResponse):
+    def _needs_browser(self, response, followed: Counter) -> bool:
+        """Would a reader of this page in a browser see records the static reading missed?"""
+        if not isinstance(response, HtmlResponse) or not self.settings.getbool("OGI_BROWSER"):
             return False
         scripts = " ".join(response.css("script:not([src])::text").getall())
-        return bool(SCRIPT_RENDERED.search(scripts) and SCRIPT_LIST_HINT.search(scripts))
+        external = [response.urljoin(src) for src in response.css("script[src]::attr(src)").getall()]
+        own_scripts = [u for u in external if urlsplit(u).hostname in self.allowed_hosts]
+        builds = bool(SCRIPT_RENDERED.search(scripts) and SCRIPT_LIST_HINT.search(scripts))
+        fetches = bool(SCRIPT_FETCHES.search(scripts)) or bool(own_scripts)
+        if not followed["report"]:
+            # Nothing found: render if the page's scripts could be what shows the list.
+            return builds or fetches
+        stated = [int(a or b) for a, b in STATED_TOTAL.findall(response.text[:200_000])]
+        listed = followed["report"] + followed["rejected"]
+        # Records shown here and on real pager links may still fall short of the stated total;
+        # only a page with no real (href) pager and a script that could fetch more is rendered.
+        return bool(stated) and max(stated) > listed and not followed["real_pager"] and (builds or fetches)
 
     # ------------------------------------------------------------------ errors
     def on_error(self, failure):
         request = failure.request
+        page = request.meta.get("playwright_page")
+        if page is not None:            # a rendered page whose callback never ran: close it
+            self._captured.pop(page, None)
+            asyncio.ensure_future(page.close())
         if request.meta.get("guess") and failure.check(HttpError):
             return  # a pager page we guessed from a script that does not exist: not the portal's error
         kind, message = "error", failure.getErrorMessage() or repr(failure.value)
