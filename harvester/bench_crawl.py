@@ -121,3 +121,56 @@ def bench_crawl(seconds: int = 20) -> None:
               f"({documents} distinct bodies; process start-up and the report rebuild included). "
               "Parsing runs in worker processes; the second line includes OCR of a scanned report and a "
               "browser-rendered list. Peak RSS is the largest child process.")
+
+
+def _count(handler_cls):
+    """A subclass of the bench site's handler that counts requests and body bytes on its server."""
+    class Counting(handler_cls):
+        def _send(self, body: bytes, kind: str):
+            self.server.requests = getattr(self.server, "requests", 0) + 1
+            self.server.bytes_sent = getattr(self.server, "bytes_sent", 0) + len(body)
+            super()._send(body, kind)
+    return Counting
+
+
+def bench_recrawl() -> None:
+    """`ogi bench recrawl`: the second crawl of unchanged portals, in requests and bytes the servers
+    answered, as a fraction of the first crawl (both crawls in this run, same settings)."""
+    from harvester import sample_portals
+
+    def twice(rows, counter):
+        out = []
+        with tempfile.TemporaryDirectory() as tmp:
+            registry = Path(tmp) / "portals.yaml"
+            registry.write_text(yaml.safe_dump({"portals": rows}, allow_unicode=True), encoding="utf-8")
+            for _ in range(2):
+                before = counter()
+                started = time.monotonic()
+                cmd = [sys.executable, "-m", "harvester.cli", "--log-level", "WARNING", "crawl",
+                       "--portals", str(registry), "--db", str(Path(tmp) / "ogi.db")]
+                for name, value in {"AUTOTHROTTLE_ENABLED": "false", "DOWNLOAD_DELAY": "0", "RETRY_TIMES": "0",
+                                    "DOWNLOAD_TIMEOUT": "3", "CONCURRENT_REQUESTS_PER_DOMAIN": "16"}.items():
+                    cmd += ["--set", f"{name}={value}"]
+                subprocess.run(cmd, capture_output=True, text=True)
+                after = counter()
+                out.append((after[0] - before[0], after[1] - before[1], time.monotonic() - started))
+        return out
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _count(_BenchSite))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    big = [{"name": "bench-column", "start_url": f"http://127.0.0.1:{server.server_address[1]}/xxgknb/index.html"}]
+    results = [("one large column (60 list pages, 1200 reports)",
+                twice(big, lambda: (getattr(server, "requests", 0), getattr(server, "bytes_sent", 0))))]
+    server.shutdown()
+    with sample_portals.start(port=0, slow_delay=1) as portals:
+        rows = [{"name": r["name"], "start_url": r["start_url"]} for r in sample_portals.registry(portals.base_url)]
+        results.append(("sample portals (lists, APIs, browser, broken links)",
+                        twice(rows, lambda: (portals.httpd.requests, portals.httpd.bytes_sent))))
+    print(f"{'portals':<52} {'run':>4} {'requests':>9} {'bytes':>11} {'seconds':>8}")
+    for label, runs in results:
+        for n, (requests, sent, elapsed) in enumerate(runs, 1):
+            print(f"{label if n == 1 else '':<52} {n:>4} {requests:>9} {sent:>11} {elapsed:>8.1f}")
+        (r1, b1, _), (r2, b2, _) = runs
+        print(f"{'':<52} {'2/1':>4} {r2 / max(1, r1):>9.0%} {b2 / max(1, b1):>11.0%}")
+    print("\nThe second run fetches list pages, APIs and broken links again; known report pages and "
+          "attachments come from the store until OGI_REVALIDATE_DAYS, then by conditional GET.")

@@ -132,6 +132,13 @@ def bench_crawl(seconds):
     run(seconds)
 
 
+@bench.command("recrawl")
+def bench_recrawl():
+    """Requests and bytes of a second crawl of unchanged portals, as a fraction of the first."""
+    from harvester.bench_crawl import bench_recrawl as run
+    run()
+
+
 @bench.command("site")
 @click.option("--db", "db_path", default=None, type=click.Path(),
               help="Database to time (default: a synthetic scale database under /tmp/ogi-bench).")

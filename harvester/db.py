@@ -22,7 +22,9 @@ SCHEMA: dict[str, dict] = {
     # Every URL ever requested or seen, with its latest outcome.
     "urls": dict(columns={"url": str, "portal": str, "kind": str, "status": int, "sha256": str,
                           "referrer": str, "link_text": str, "first_seen": str, "last_seen": str,
-                          "run_id": int, "error": str},
+                          "run_id": int, "error": str,
+                          # validators and the last time the server confirmed the bytes (harvester.incremental)
+                          "etag": str, "last_modified": str, "validated_at": str},
                  pk="url"),
     # Every fetch, so a URL whose bytes change keeps its history (report versions).
     "fetches": dict(columns={"id": int, "url": str, "sha256": str, "status": int, "run_id": int,

@@ -22,6 +22,9 @@ class FetchedBody:
     link_text: str = ""
     fetched_at: str = ""
     redirect_urls: list = field(default_factory=list)
+    how: str = "network"           # network | not_modified (a 304) | known (fresh in the store): harvester.incremental
+    etag: str | None = None        # the server's validators, for the next run's conditional GET
+    last_modified: str | None = None
     # Filled by the pipelines:
     sha256: str | None = None
     record: dict | None = None

@@ -88,9 +88,11 @@ class StoreBodyPipeline(_Base):
     def process_item(self, item):
         if not isinstance(item, FetchedBody):
             return item
+        stamp = item.fetched_at or dbmod.now()
+        if item.how != "network":   # answered from the store (harvester.incremental): nothing new to keep
+            return self._seen_again(item, stamp)
         sha, rel = self.store.put(item.body)
         item.sha256 = sha
-        stamp = item.fetched_at or dbmod.now()
         # One statement per row: first_* kept, last_* moved on (this runs once per fetched page).
         self.db.execute(
             "insert into documents (sha256, size, media_type, first_fetched, last_fetched, blob_path) "
@@ -102,12 +104,26 @@ class StoreBodyPipeline(_Base):
         for url in [*item.redirect_urls, item.url]:
             self.db.execute(
                 "insert into urls (url, portal, kind, status, sha256, referrer, link_text, first_seen, last_seen, "
-                "run_id, error) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null) on conflict(url) do update set "
-                "portal = excluded.portal, kind = excluded.kind, status = excluded.status, sha256 = excluded.sha256, "
-                "referrer = excluded.referrer, link_text = excluded.link_text, last_seen = excluded.last_seen, "
-                "run_id = excluded.run_id, error = null",
+                "run_id, error, etag, last_modified, validated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, ?, ?, ?) "
+                "on conflict(url) do update set portal = excluded.portal, kind = excluded.kind, "
+                "status = excluded.status, sha256 = excluded.sha256, referrer = excluded.referrer, "
+                "link_text = excluded.link_text, last_seen = excluded.last_seen, run_id = excluded.run_id, "
+                "error = null, etag = excluded.etag, last_modified = excluded.last_modified, "
+                "validated_at = excluded.validated_at",
                 [url, item.portal, item.role, item.status, sha, item.referrer, item.link_text, stamp, stamp,
-                 self.spider.run_id])
+                 self.spider.run_id, item.etag, item.last_modified, stamp])
+        self.db.conn.commit()
+        return item
+
+    def _seen_again(self, item, stamp):
+        """A known URL whose bytes we keep: the run saw it (run_id, last_seen) and, after a 304, the
+        server vouched for them again (validated_at). No new fetch row, document or blob."""
+        row = self.db.execute("select sha256 from urls where url = ?", [item.url]).fetchone()
+        item.sha256 = row[0] if row else self.store.put(item.body)[0]
+        validated = ", validated_at = ?" if item.how == "not_modified" else ""
+        self.db.execute(f"update urls set last_seen = ?, run_id = ?{validated} where url = ?",
+                        [stamp, self.spider.run_id, *([stamp] if validated else []), item.url])
+        self.db.execute("update documents set last_fetched = ? where sha256 = ?", [stamp, item.sha256])
         self.db.conn.commit()
         return item
 
@@ -179,6 +195,12 @@ class RecordPipeline(_Base):
                     self.db["candidates"].update((url, spider.run_id), {"verdict": verdict.decision,
                                                                         "verdict_reason": verdict.reason})
             self.db["documents"].update(item.sha256, {"format": record.get("format")})
+        elif isinstance(item, FetchedBody) and item.role in PARSED_ROLES and item.sha256:
+            # Bytes parsed in an earlier run (or answered from the store): the run still saw a report,
+            # so an unchanged portal's count does not "drop" to zero.
+            seen = self.db.execute("select is_report from parses where sha256 = ?", [item.sha256]).fetchone()
+            if seen and seen[0]:
+                spider.counts["reports"] += 1
         if isinstance(item, FetchedBody):
             item.body = b""       # the bytes are in the store; don't keep them in memory
         return item

@@ -33,6 +33,7 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "harvester.middlewares.LoopAwareRedirectMiddleware": 600,
     "harvester.middlewares.ChineseEncodingMiddleware": 950,
+    "harvester.incremental.IncrementalMiddleware": 960,   # nearest the downloader: a 304 becomes the stored 200
 }
 
 # Ordered: keep the bytes first, then parse, then write the records.
@@ -74,6 +75,8 @@ OGI_BROWSER = True                        # render lists whose static reading fi
 OGI_MAX_RENDERS = 50                      # rendered list pages per portal and run
 OGI_MAX_BROWSER_CLICKS = 30               # clicks on one rendered list's own pager ("next", "more")
 OGI_MAX_CAPTURED_RESPONSES = 200          # script replies mined per rendered page
+OGI_INCREMENTAL = True                    # known report pages/attachments not re-downloaded (harvester.incremental)
+OGI_REVALIDATE_DAYS = 7                   # younger than this: answered from the store; older: conditional GET
 
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

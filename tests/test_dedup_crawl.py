@@ -92,11 +92,11 @@ def site():
     s.server.shutdown()
 
 
-def crawl(site, db, tmp_path):
+def crawl(site, db, tmp_path, overrides=None):
     registry = tmp_path / "portals.yaml"
     registry.write_text(yaml.safe_dump({"portals": [{"name": "dedup", "start_url": site.base + "/nb/index.html"}]}),
                         encoding="utf-8")
-    run_ogi(*crawl_args(registry, db))
+    run_ogi(*crawl_args(registry, db, overrides))
     return sqlite_utils.Database(db)
 
 
@@ -123,7 +123,12 @@ def test_one_report_per_agency_and_year_across_guises_and_versions(site, tmp_pat
     old_value = int(match.group(1))
     revised = original[:start] + str(old_value + 7).encode() + original[start + len(match.group(1)):]
     site.put("/nb/202503/t2.html", revised)
+    # Re-crawled the same day, the known page is answered from the store (incremental crawl)...
     db = crawl(site, db_path, tmp_path)
+    assert list(db.query("select n_versions from reports where year = 2024"))[0]["n_versions"] == 1
+    assert not list(db.query("select * from errors where kind = 'count_dropped'"))
+    # ...and once it is due for revalidation (here: at once), the in-place edit becomes a version.
+    db = crawl(site, db_path, tmp_path, {"OGI_REVALIDATE_DAYS": "0"})
     assert db["reports"].count == 4
     report_2024 = list(db.query("select * from reports where year = 2024"))[0]
     assert report_2024["n_versions"] == 2
@@ -146,7 +151,7 @@ def test_site_goes_from_a_report_to_its_urls_and_versions(site, tmp_path):
     at = start + match.start(1)
     site.put("/nb/202503/t2.html", original[:at] + b"999" + original[at + len(match.group(1)):])
     try:
-        db = crawl(site, db_path, tmp_path)
+        db = crawl(site, db_path, tmp_path, {"OGI_REVALIDATE_DAYS": "0"})   # revalidate: see the edit
     finally:
         site.put("/nb/202503/t2.html", original)
     report_id = db.execute("select id from reports where year = 2024").fetchone()[0]

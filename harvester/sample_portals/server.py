@@ -1,6 +1,7 @@
 """A small threaded HTTP server for the sample portals (standard library only)."""
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -51,6 +52,12 @@ class _Handler(BaseHTTPRequestHandler):
         if callable(route):
             q = {k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()}
             route = route(Request(method, path, q, form, self.headers.get("Host", "")))
+        if not callable(routes.get(path)) and route.status == 200 and method == "GET":
+            # Static files carry an ETag, as most portal web servers send; dynamic routes do not.
+            etag = '"%s"' % hashlib.sha1(route.body).hexdigest()[:16]
+            if self.headers.get("If-None-Match") == etag:
+                return self._send(Resp(304, route.ctype, b"", [("ETag", etag)]), "HEAD")
+            route = Resp(route.status, route.ctype, route.body, [*route.headers, ("ETag", etag)])
         if path in catalog().slow_paths:
             deadline = time.monotonic() + self.server.slow_delay
             while time.monotonic() < deadline and not self.server.stopping.is_set():
@@ -58,6 +65,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(route, method)
 
     def _send(self, r: Resp, method: str) -> None:
+        with self.server.counter_lock:   # what benchmarks compare between two crawls
+            self.server.requests += 1
+            self.server.bytes_sent += 0 if method == "HEAD" else len(r.body)
         try:
             self.send_response(r.status)
             self.send_header("Content-Type", r.ctype)
@@ -104,6 +114,8 @@ class SamplePortals:
         self.httpd.slow_delay = max(0.0, min(MAX_SLOW_DELAY, float(slow_delay)))
         self.httpd.stopping = threading.Event()
         self.httpd.verbose = verbose
+        self.httpd.requests = self.httpd.bytes_sent = 0
+        self.httpd.counter_lock = threading.Lock()
         self.host, self.port = self.httpd.server_address[:2]
         self.base_url = f"http://{self.host}:{self.port}"
         self._thread: threading.Thread | None = None

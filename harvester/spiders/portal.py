@@ -68,6 +68,11 @@ def filename_of(response) -> str | None:
     return name or None
 
 
+def _header(response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1")[:300] if value else None
+
+
 class PortalSpider(scrapy.Spider):
     name = "portal"
 
@@ -130,7 +135,9 @@ class PortalSpider(scrapy.Spider):
             body=response.body, media_type=media, filename=filename_of(response),
             referrer=(response.request.headers.get(b"Referer") or b"").decode("utf-8", "replace") or None,
             link_text=response.meta.get("link_text", ""), fetched_at=now(),
-            redirect_urls=list(response.meta.get("redirect_urls", [])))
+            redirect_urls=list(response.meta.get("redirect_urls", [])),
+            how=response.meta.get("ogi_fetch") or "network",
+            etag=_header(response, b"ETag"), last_modified=_header(response, b"Last-Modified"))
 
     def _is_binary(self, response) -> bool:
         return not isinstance(response, TextResponse) or binary_type(response.body[:8]) is not None

@@ -1,0 +1,95 @@
+"""Incremental crawls: a known report page or attachment is not downloaded again while it is fresh.
+
+The one owner of the revalidation policy. For a URL whose bytes we already keep (`urls` row with
+a sha256, no error):
+  * validated less than OGI_REVALIDATE_DAYS ago: answered from the blob store, no request at all
+    (list pages are always fetched, so a new report on page 1 is still found);
+  * older: a conditional GET with the validators the server gave (ETag / Last-Modified); a 304 is
+    answered from the store, a 200 with new bytes becomes a new version as usual;
+  * no validators: fetched again in full (the versions machinery sees in-place corrections).
+The spider sees an ordinary 200 response either way; `response.meta["ogi_fetch"]` says how it was
+obtained ("network", "not_modified", "known"), and the pipelines record no new fetch for the last two.
+OGI_REVALIDATE_DAYS=0 turns the store answer off (every known URL revalidated each run).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from scrapy.http import Headers
+from scrapy.responsetypes import responsetypes
+
+from harvester.store import BlobStore
+
+KNOWN_ROLES = {"page", "attachment"}
+
+
+def _age_days(stamp: str | None) -> float | None:
+    if not stamp:
+        return None
+    try:
+        then = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=dt.timezone.utc)
+    return (dt.datetime.now(dt.timezone.utc) - then).total_seconds() / 86400
+
+
+class IncrementalMiddleware:
+    """Downloader middleware; sits next to the downloader so a 304 is turned into the stored
+    200 before redirect, retry and charset handling see it."""
+
+    def __init__(self, crawler):
+        from harvester.pipelines import shared_db
+        settings = crawler.settings
+        self.enabled = settings.getbool("OGI_INCREMENTAL", True)
+        self.fresh_days = settings.getfloat("OGI_REVALIDATE_DAYS", 7)
+        self.db = shared_db(settings.get("OGI_DB_PATH"))
+        self.store = BlobStore(settings.get("OGI_DATA_DIR"))
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def _known(self, url: str):
+        return self.db.execute(
+            "select u.sha256, u.status, u.etag, u.last_modified, u.validated_at, d.media_type "
+            "from urls u join documents d on d.sha256 = u.sha256 "
+            "where u.url = ? and u.kind in ('page', 'attachment') and u.error is null", [url]).fetchone()
+
+    def process_request(self, request, spider=None):
+        if not self.enabled or request.method != "GET" or request.meta.get("playwright") \
+                or request.meta.get("role") not in KNOWN_ROLES:
+            return None
+        row = self._known(request.url)
+        if row is None or not self.store.path(row[0]).exists():
+            return None
+        sha, status, etag, last_modified, validated_at, media_type = row
+        age = _age_days(validated_at)
+        if age is not None and age < self.fresh_days:
+            self.stats.inc_value("ogi/incremental/known")
+            return self._stored(request, sha, media_type, status or 200, "known")
+        request.meta["ogi_known_sha256"] = sha
+        if etag:
+            request.headers[b"If-None-Match"] = etag
+        if last_modified:
+            request.headers[b"If-Modified-Since"] = last_modified
+        return None
+
+    def process_response(self, request, response, spider=None):
+        sha = request.meta.get("ogi_known_sha256")
+        if response.status == 304 and sha and self.store.path(sha).exists():
+            self.stats.inc_value("ogi/incremental/not_modified")
+            row = self._known(request.url)
+            media_type = row[5] if row else response.headers.get(b"Content-Type", b"").decode("latin-1")
+            return self._stored(request, sha, media_type, 200, "not_modified")
+        request.meta.setdefault("ogi_fetch", "network")
+        return response
+
+    def _stored(self, request, sha: str, media_type: str | None, status: int, how: str):
+        body = self.store.get(sha)
+        headers = Headers({"Content-Type": media_type or "application/octet-stream"})
+        cls = responsetypes.from_args(headers=headers, url=request.url, body=body)
+        request.meta["ogi_fetch"] = how
+        return cls(url=request.url, status=status, headers=headers, body=body, request=request)
