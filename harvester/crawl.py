@@ -33,12 +33,14 @@ class CrawlSummary:
         return all(r["status"] in ("finished", "dropped") for r in self.rows)
 
     def render(self) -> str:
-        head = f"{'portal':<28} {'status':<10} {'lists':>5} {'cands':>5} {'reports':>7} {'attach':>6} {'errors':>6}"
+        head = (f"{'portal':<28} {'status':<10} {'lists':>5} {'cands':>5} {'reports':>7} {'attach':>6} "
+                f"{'errors':>6} {'short':>5}")
         lines = ["", "Crawl summary (" + self.db_path + ")", head, "-" * len(head)]
         for r in self.rows:
             lines.append(f"{r['portal'][:28]:<28} {r['status'][:10]:<10} {r['list_pages'] or 0:>5} "
                          f"{r['candidates'] or 0:>5} {r['reports'] or 0:>7} {r['attachments'] or 0:>6} "
-                         f"{r['errors'] or 0:>6}")
+                         f"{r['errors'] or 0:>6} {r.get('lists_incomplete') or 0:>5}")
+        lines.append("(short: lists stating more records than were found; see errors kind list_incomplete)")
         lines.append(f"\n{self.reports_total} reports (one per agency and year) from "
                      f"{self.documents_total} stored documents.")
         return "\n".join(lines)
@@ -136,6 +138,7 @@ def run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=No
             "status": "finished" if reason == "finished" else str(reason),
             "stats": json.dumps(stats, default=str, ensure_ascii=False),
             "finished": dbmod.now()})
+        _record_incomplete_lists(database, run_id, portal["name"], stats.get("ogi/lists") or [])
         row = database["crawl_runs"].get(run_id)
         previous = database.execute(
             "select reports from crawl_runs where portal = ? and id < ? and status = 'finished' "
@@ -155,6 +158,17 @@ def run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=No
     summary.reports_total = database["reports"].count
     summary.documents_total = database["documents"].count
     return summary
+
+
+def _record_incomplete_lists(database, run_id: int, portal: str, lists: list[dict]) -> None:
+    """A list that states more records than we found (共N条 on its first page) is a visible gap."""
+    short = [x for x in lists if x["found"] < x["stated"]]
+    for x in short:
+        database["errors"].insert({
+            "run_id": run_id, "portal": portal, "url": x["url"], "kind": "list_incomplete",
+            "message": f"the list states {x['stated']} records; {x['found']} report titles or look-alikes "
+                       f"found on it and its pages", "at": dbmod.now()})
+    database["crawl_runs"].update(run_id, {"lists_stated": len(lists), "lists_incomplete": len(short)})
 
 
 def _record_non_reports(database, run_ids: list[int]) -> None:

@@ -34,6 +34,8 @@ SCHEMA: dict[str, dict] = {
                                 "finished": str, "status": str, "list_pages": int,
                                 "candidates": int, "reports": int, "attachments": int,
                                 "errors": int, "robots_obeyed": int, "settings": str,
+                                # lists stating a total (共N条) and how many fell short of it
+                                "lists_stated": int, "lists_incomplete": int,
                                 "stats": str},
                        pk="id"),
     "errors": dict(columns={"id": int, "run_id": int, "portal": str, "url": str, "kind": str,

@@ -7,6 +7,8 @@ Two portals unlike the six sample ones, served on 127.0.0.1 and crawled with the
 - a column that shows 2 of its 6 records in HTML, states 共6条, and loads the rest by JSONP only when
   the reader clicks 加载更多 (a <button> with no href).
 Both pages also load a script from 127.0.0.2, which must never receive a request.
+Two more check completeness as data: a list stating 共9条 whose next page is gone (a list_incomplete
+error), and a five-page list whose pager repeats every page number (the cap counts distinct pages).
 """
 from __future__ import annotations
 
@@ -120,7 +122,26 @@ def make_pages(off_port: int) -> dict:
         "/b/files/qd2020.docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                                  (DOCS / "gen-qingdao-bigdata-2020.docx").read_bytes()),
         "/b/art/2014/1/5/art_6.html": ("text/html", LOOKALIKE.format(MORE_ROWS[3][0]).encode()),
+        "/c/nb/index.html": ("text/html", SHORT_LIST.encode()),
+        **{f"/d/nb/index{'' if n == 0 else f'_{n}'}.html": ("text/html", numbered_page(n)) for n in range(5)},
+        **{f"/d/art/{n}.html": ("text/html", LOOKALIKE.format(f"{2010 + n}年政务公开工作要点").encode())
+           for n in range(5)},
     }
+
+
+# A list that says 共9条 but whose second page is gone: the shortfall is an error, not silence.
+SHORT_LIST = ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>年报</title></head><body><ul>'
+              '<li><a href="/b/art/2014/3/1/art_1.html">平潭县人民政府2013年政府信息公开工作年度报告</a></li>'
+              '<li><a href="/b/art/2014/2/1/art_2.html">2014年政务公开工作要点</a></li></ul>'
+              '<div class="page">共9条 <a href="/c/nb/index_1.html">下一页</a></div></body></html>')
+
+
+def numbered_page(n: int) -> bytes:
+    """Page n of a five-page list whose pager repeats every page number on every page (and twice)."""
+    numbers = "".join(f'<a href="/d/nb/index{"" if k == 0 else f"_{k}"}.html">{k + 1}</a>' for k in range(5))
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>年报</title></head><body><ul>'
+            f'<li><a href="/d/art/{n}.html">{2010 + n}年政务公开工作要点</a></li></ul>'
+            f'<div class="pager">{numbers}</div><div class="pager bottom">{numbers}</div></body></html>').encode()
 
 
 def serve(host: str, handler) -> ThreadingHTTPServer:
@@ -189,14 +210,17 @@ def browser_portals(tmp_path_factory):
     registry = tmp / "portals.yaml"
     registry.write_text(yaml.safe_dump({"portals": [
         {"name": "platform-shell", "start_url": base + "/gov/xxgk/platform/ndbg.html"},
-        {"name": "load-more", "start_url": base + "/b/nb/index.html"}]}, allow_unicode=True), encoding="utf-8")
+        {"name": "load-more", "start_url": base + "/b/nb/index.html"},
+        {"name": "short-list", "start_url": base + "/c/nb/index.html"},
+        {"name": "numbered-pager", "start_url": base + "/d/nb/index.html", "max_list_pages": 5}]},
+        allow_unicode=True), encoding="utf-8")
     try:
-        run_ogi(*crawl_args(registry, tmp / "ogi.db"))
+        result = run_ogi(*crawl_args(registry, tmp / "ogi.db"))
     finally:
         portal.shutdown()
         off.shutdown()
     return {"db": sqlite_utils.Database(tmp / "ogi.db"), "off_hits": off_hits, "api_calls": api_calls,
-            "base": base}
+            "base": base, "stdout": result.stdout}
 
 
 def test_lists_only_a_browser_reads_give_exactly_their_reports(browser_portals):
@@ -224,3 +248,21 @@ def test_every_api_page_was_read(browser_portals):
 
 def test_the_browser_fetches_nothing_off_the_portal(browser_portals):
     assert browser_portals["off_hits"] == []
+
+
+def test_a_list_short_of_its_stated_total_is_an_error(browser_portals):
+    db, base = browser_portals["db"], browser_portals["base"]
+    short = list(db.query("select portal, url, message from errors where kind = 'list_incomplete'"))
+    assert [(r["portal"], r["url"]) for r in short] == [("short-list", base + "/c/nb/index.html")]
+    assert "states 9 records; 2" in short[0]["message"]
+    runs = {r["portal"]: r for r in db.query("select * from crawl_runs")}
+    assert runs["short-list"]["lists_incomplete"] == 1 and runs["load-more"]["lists_incomplete"] == 0
+    summary = [ln for ln in browser_portals["stdout"].splitlines() if ln.startswith("short-list")]
+    assert summary and summary[0].split()[-1] == "1"      # the summary's "short" column
+
+
+def test_the_list_page_cap_counts_distinct_pages(browser_portals):
+    db, base = browser_portals["db"], browser_portals["base"]
+    walked = {r["url"] for r in db.query("select url from urls where portal = 'numbered-pager' and kind = 'list'")}
+    assert walked == {base + f"/d/nb/index{'' if n == 0 else f'_{n}'}.html" for n in range(5)}
+    assert not list(db.query("select * from errors where portal = 'numbered-pager' and kind like 'budget_%'"))

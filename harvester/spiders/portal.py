@@ -37,6 +37,7 @@ SCRIPT_FETCHES = re.compile(r"XMLHttpRequest|\$\.(ajax|get|post|getJSON)|fetch\(
 STATED_TOTAL = re.compile(
     r"共\s*(\d{1,6})\s*(?:条|篇|项|个|份)|(?:recordCount|totalRecord|totalCount|totalNum|record_count)"
     r"[\"']?\s*[:=]\s*[\"']?(\d{1,6})", re.I)
+CJK = re.compile(r"[\u4e00-\u9fff]")
 MAGIC = {b"%PDF": "application/pdf", b"PK\x03\x04": "application/zip",
          b"\xd0\xcf\x11\xe0": "application/x-ole-storage", b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
@@ -90,6 +91,10 @@ class PortalSpider(scrapy.Spider):
         self._rendered: set[str] = set()        # list URLs already rendered (once each)
         self._captured: dict = {}               # playwright page -> responses its scripts received
         self._budgets_hit: set[str] = set()
+        self._list_urls: set[str] = set()        # distinct list/pager/api URLs asked for (the list-page cap)
+        # Completeness as data: per list (its first page), the total it states and the records found
+        # on it and its pager/API/rendered pages. Shortfalls become list_incomplete errors (harvester.crawl).
+        self._lists: dict[str, dict] = {}
         browser.ALLOWED_BROWSER_HOSTS.update(h for h in self.allowed_hosts if h)
 
     # ------------------------------------------------------------------ start
@@ -162,6 +167,7 @@ class PortalSpider(scrapy.Spider):
             return
         self.counts["list_pages"] += 1
         yield self._body_item(response, "list")
+        self._note_stated_total(response)
         if self._soft_404(response):
             self.counts["errors"] += 1
             yield CrawlError(response.url, self.portal_name, "soft_404",
@@ -187,7 +193,8 @@ class PortalSpider(scrapy.Spider):
         self._rendered.add(url)
         self.logger.info("list at %s needs a browser; rendering it", response.url)
         yield self._request(response.url, self.parse_rendered, depth=depth, role="list",
-                            meta={**self._render_meta(), "start_fragment": response.meta.get("start_fragment")},
+                            meta={**self._render_meta(), "start_fragment": response.meta.get("start_fragment"),
+                                  "list_root": self._list_root(response)},
                             dont_filter=True)
 
     async def capture_browser_response(self, pw_response):
@@ -251,6 +258,7 @@ class PortalSpider(scrapy.Spider):
                                     request=response.request)
             if n == 0:
                 yield self._body_item(snapshot, "list")
+                self._note_stated_total(snapshot)
             for item in self._follow(list(discover(snapshot)), snapshot, depth, on_report_page=False):
                 yield item
         for url, body, ctype, method, post_data in captured:
@@ -329,6 +337,7 @@ class PortalSpider(scrapy.Spider):
         max_depth = self._settings_int("OGI_MAX_LIST_DEPTH", self.max_depth)
         max_pages = self._settings_int("OGI_MAX_LIST_PAGES", self.max_list_pages)
         page_host = urlsplit(response.url).hostname
+        root = self._list_root(response)
         for link in links:
             parts = urlsplit(link.url)
             if parts.scheme not in ("http", "https"):
@@ -338,13 +347,12 @@ class PortalSpider(scrapy.Spider):
             if link.kind in ("pager", "api"):
                 if not same_site or on_report_page:
                     continue
-                if self.counts["list_requests"] >= max_pages:
-                    yield from self._budget_hit("list_pages", max_pages, url)
+                if not self._new_list_url(url, link, max_pages):
+                    yield from self._budget_hit("list_pages", max_pages, url) if url not in self._list_urls else ()
                     continue
-                self.counts["list_requests"] += 1
                 followed[link.kind] += 1
                 callback = self.parse_api if link.kind == "api" else self.parse_list
-                meta = {"guess": link.via == "trs"}
+                meta = {"guess": link.via == "trs", "list_root": root}
                 yield self._request(url, callback, depth=depth, role=link.kind, link=link,
                                     referrer=response.url, meta=meta)
                 continue
@@ -352,6 +360,8 @@ class PortalSpider(scrapy.Spider):
                                              same_site=same_site)
             if verdict.decision == classify.REJECT:
                 followed["rejected"] += 1
+            if root in self._lists and not on_report_page and self._is_record(link, verdict):
+                self._lists[root]["found"].add(url)
             if verdict.decision in (classify.REPORT, classify.ATTACHMENT, classify.TWIN, classify.REJECT):
                 self.counts["candidates"] += 1
                 yield Candidate(url, self.portal_name, link.text, response.url,
@@ -374,15 +384,49 @@ class PortalSpider(scrapy.Spider):
                 yield self._request(url, self.parse_list, depth=depth + 1, role="list", link=link,
                                     referrer=response.url)
             elif verdict.decision == classify.PAGER and same_site:
-                if self.counts["list_requests"] < max_pages:
-                    self.counts["list_requests"] += 1
+                followed["real_pager"] += link.via == "a"
+                if self._new_list_url(url, link, max_pages):
                     followed["pager"] += 1
-                    followed["real_pager"] += link.via == "a"
                     yield self._request(url, self.parse_list, depth=depth, role="list", link=link,
-                                        referrer=response.url)
-                else:
+                                        referrer=response.url, meta={"list_root": root})
+                elif url not in self._list_urls:
                     yield from self._budget_hit("list_pages", max_pages, url)
         return followed
+
+    def _new_list_url(self, url: str, link: Link, max_pages: int) -> bool:
+        """Count a list page against the cap once, however many pager links point at it."""
+        key = url if link.method != "POST" else f"{url} {link.body}"
+        if key in self._list_urls or self.counts["list_requests"] >= max_pages:
+            return False
+        self._list_urls.add(key)
+        self.counts["list_requests"] += 1
+        return True
+
+    @staticmethod
+    def _is_record(link: Link, verdict) -> bool:
+        """A list record as a reader counts them: a report, a look-alike, or any document title
+        (menus and columns have short names; a record's title is a sentence)."""
+        if verdict.decision in (classify.REPORT, classify.REJECT):
+            return True
+        return verdict.decision not in (classify.COLUMN, classify.PAGER) and len(CJK.findall(link.text or "")) >= 8
+
+    @staticmethod
+    def _list_root(response) -> str:
+        return response.meta.get("list_root") or response.url.split("#", 1)[0]
+
+    def _note_stated_total(self, response) -> None:
+        """The first page of a list: keep the total it states (共N条, recordCount…), if any."""
+        root = self._list_root(response)
+        if root in self._lists or response.meta.get("list_root") or not isinstance(response, TextResponse):
+            return
+        stated = [int(a or b) for a, b in STATED_TOTAL.findall(response.text[:200_000])]
+        if stated and len(self._lists) < 1000:
+            self._lists[root] = {"stated": max(stated), "found": set()}
+
+    def closed(self, reason):
+        # Read by harvester.crawl once the crawler stops (stats outlive the spider).
+        self.crawler.stats.set_value("ogi/lists", [
+            {"url": url, "stated": v["stated"], "found": len(v["found"])} for url, v in self._lists.items()])
 
     @staticmethod
     def _is_report_not_list(response, links) -> bool:
