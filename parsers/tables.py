@@ -141,10 +141,15 @@ def _label_regex(labels: tuple[str, ...], wrapped: bool = False) -> re.Pattern:
 
 
 def _extend_annotation(ctext: str, end: int) -> int:
-    """Swallow a bracketed annotation right after a label: 规章(市政府令), 部分公开(区分处理的...)."""
+    """Swallow a bracketed annotation right after a label: 规章(市政府令), 部分公开(区分处理的...).
+
+    A bracketed Chinese numeral is the numbering of the next row's group ((五)不予处理 repeated
+    beside each of its rows in a grid), never an annotation: after a row whose cells are all
+    blank (nothing left between the labels in the compact text) swallowing it would make the
+    row read the next row's cells."""
     while end < len(ctext) and ctext[end] == "(":
         close = ctext.find(")", end, end + 60)
-        if close < 0:
+        if close < 0 or re.fullmatch(rf"[{_CN_NUM}]+", ctext[end + 1:close]):
             break
         end = close + 1
     return end

@@ -472,3 +472,47 @@ def test_t4_vertical_headers_split_per_character_position_wins():
     assert found.cells["t4.reconsideration.corrected"] == 1
     assert found.cells["t4.litigation_after.upheld"] == 2
     assert checks.failed_checks(found.template, found.tables, found.cells) == []
+
+
+def test_blank_row_before_a_repeated_group_cell_keeps_its_own_cells():
+    # Table 3 rows as the 2019 Shanghai PDF's table finder gives them: the first label column
+    # blank, the group cell (五)/(六) repeated on each row, rows 3-5 of (五) and (六) all blank.
+    # The bracketed numeral that starts the next row is no annotation of the blank row's label
+    # (it made 5.要求行政机关确认… read nothing, and 4.无正当理由… read the next row's cells).
+    body = """一、本年新收政府信息公开申请数量\t一、本年新收政府信息公开申请数量\t一、本年新收政府信息公开申请数量\t821\t35\t\t\t2\t1\t859
+二、上年结转政府信息公开申请数量\t二、上年结转政府信息公开申请数量\t二、上年结转政府信息公开申请数量\t18\t\t\t\t\t\t18
+\t(一)予以公开\t(一)予以公开\t258\t12\t\t\t1\t1\t
+\t(二)部分公开(区分处理的,只计这一情形,不计其他情形)\t(二)部分公开(区分处理的,只计这一情形,不计其他情形)\t3\t\t\t\t\t\t
+\t\t1.属于国家秘密\t14\t\t\t\t\t\t
+\t\t2.其他法律行政法规禁止公开\t\t\t\t\t\t\t
+\t\t3.危及“三安全一稳定”\t\t\t\t\t\t\t
+\t\t4.保护第三方合法权益\t\t\t\t\t\t\t
+\t\t5.属于三类内部事务信息\t5\t\t\t\t\t\t
+\t\t6.属于四类过程性信息\t3\t1\t\t\t\t\t
+\t\t7.属于行政执法案卷\t\t\t\t\t\t\t
+\t\t8.属于行政查询事项\t10\t2\t\t\t\t\t
+\t(四)无法提供\t1.本机关不掌握相关政府信息\t252\t12\t\t\t1\t\t
+\t(四)无法提供\t2.没有现成信息需要另行制作\t44\t3\t\t\t\t\t
+\t(四)无法提供\t3.补正后申请内容仍不明确\t25\t\t\t\t\t\t
+\t(五)不予处理\t1.信访举报投诉类申请\t148\t1\t\t\t\t\t
+\t(五)不予处理\t2.重复申请\t5\t4\t\t\t\t\t
+\t(五)不予处理\t3.要求提供公开出版物\t\t\t\t\t\t\t
+\t(五)不予处理\t4.无正当理由大量反复申请\t\t\t\t\t\t\t
+\t(五)不予处理\t5.要求行政机关确认或重新出具已获取信息\t\t\t\t\t\t\t
+\t(六)其他处理\t(六)其他处理\t\t\t\t\t\t\t
+\t(七)总计\t(七)总计\t767\t35\t\t\t2\t1\t805
+四、结转下年度继续办理\t四、结转下年度继续办理\t四、结转下年度继续办理\t72\t\t\t\t\t\t72""".split("\n")
+    t2 = ["二、主动公开政府信息情况", "第二十条第(一)项\t\t\t", "信息内容\t本年新制作数量\t本年新公开数量\t对外公开总数量",
+          "规章\t13\t13\t524", "规范性文件\t60\t60\t368"]
+    found = tables.parse_tables(doc(t2 + T3_HEAD_2021 + body + T4_LINES, fmt="pdf"))
+    assert found.template == "2019"
+    assert not [p for p in found.problems if p.kind == "cell_unreadable"], found.problems
+    for rid in ("rejected_publication", "rejected_mass_repeat", "rejected_confirm", "other"):
+        assert [found.cells[f"t3.{rid}.{c.id}"] for c in codebook.template(found.template).tables["t3"].columns] \
+            == [0] * 7, rid                                 # printed blank: 0 by the contract
+    assert found.cells["t3.rejected_duplicate.commercial"] == 4
+    assert found.cells["t3.results_total.total"] == 805
+    assert found.cells["t3.results_total.natural_person"] == 767
+    # a bracketed annotation after a label is still swallowed
+    assert tables._extend_annotation("规章(市政府令)13", 2) == len("规章(市政府令)")
+    assert tables._extend_annotation("信息(六)其他处理", 4) == 4
