@@ -671,6 +671,47 @@ class _Parser:
             return out
         if rr.blob is not None:
             return self._t2_blob(ids, rr.blob, block, unit_of)
+        if rr.short is not None and len(rr.short) == 1 and len(ids) == 2 and ids[1] in self.money:
+            return self._t2_money_blob(ids, rr.short[0], block, unit_of)
+        return None
+
+    _MONEY_RUN = re.compile(r"(\d+)((?:\.\d+)?\s*(?:万元|万|元)?)")
+
+    def _t2_money_blob(self, ids, cell, block, unit_of) -> dict | None:
+        """A count and an amount run together in one cell (政府集中采购13575394432.52元): the
+        amount's decimals and unit end the run, but nothing marks where the count stops, and a
+        blank count (nothing printed) is as possible as any cut. Read only when one reading is
+        left; else unread, with the reason."""
+        m = self._MONEY_RUN.fullmatch(re.sub(r"\s+", "", unicodedata.normalize("NFKC", cell)))
+        row = ids[0].rsplit(".", 1)[0]
+        if not m:
+            return None
+        digits, tail = m.group(1), m.group(2)
+        readings = []
+        if not (len(digits) > 1 and digits[0] == "0"):
+            readings.append((0, digits + tail))                   # the count left blank
+        for k in range(1, len(digits)):
+            count, amount = digits[:k], digits[k:]
+            if (len(count) > 1 and count[0] == "0") or (len(amount) > 1 and amount[0] == "0"):
+                continue
+            readings.append((int(count), amount + tail))
+        values = []
+        if not tail and not (len(digits) > 1 and digits[0] == "0"):
+            values.append((int(digits), 0.0, ""))                # a bare integer may be the count alone
+        unit = unit_of.get(block.columns[1].id)
+        for count, amount in readings:
+            v = numbers.read_cell(amount, money=True, header_unit=unit).value
+            if v is not None:
+                values.append((count, v, amount))
+        if len({(c, v) for c, v, _ in values}) == 1:
+            count, _, amount = values[0]
+            self.problems.append(Problem(
+                "cells_run_together", f"{row}: '{cell}' run together; read as {count}|{amount or '(blank)'}, the only reading"))
+            return dict(zip(ids, (count, self.value(ids[1], amount or "0", unit))))
+        self.problems.append(Problem(
+            "cells_run_together",
+            f"{row}: count and amount run together in '{cell}'; {len(values)} cuts possible, nothing marks "
+            "where the count ends; left unread"))
         return None
 
     def _t2_blob(self, ids, blob, block, unit_of) -> dict | None:

@@ -516,3 +516,47 @@ def test_blank_row_before_a_repeated_group_cell_keeps_its_own_cells():
     # a bracketed annotation after a label is still swallowed
     assert tables._extend_annotation("规章(市政府令)13", 2) == len("规章(市政府令)")
     assert tables._extend_annotation("信息(六)其他处理", 4) == 4
+
+
+# Table 2 of a 2019-format report as the portal's plain-text copy prints it (平潭 2020): every
+# cell run together. The published cells (from the page's HTML) are 0|0|7, 77|77|166, 396|442|278,
+# 10|7|105, 2648|-18|538, 126|26|29, 35|-15 and 395|73802895.90元.
+T2_2019_RUN_TOGETHER = (
+    "二、主动公开政府信息情况 第二十条第（一）项信息内容本年新制作数量本年新公开数量对外公开总数量规章007规范性文件7777166"
+    "第二十条第（五）项信息内容上一年项目数量本年增/减处理决定数量行政许可396442278其他对外管理服务事项107105"
+    "第二十条第（六）项信息内容上一年项目数量本年增/减处理决定数量行政处罚2648-18538行政强制1262629"
+    "第二十条第（八）项信息内容上一年项目数量本年增/减行政事业性收费35-15"
+    "第二十条第（九）项信息内容采购项目数量采购总金额政府集中采购39573802895.90元"
+    "三、收到和处理政府信息公开申请情况")
+
+
+def test_2019_items_rows_run_together_stay_unread_with_their_reason():
+    found = tables.parse_tables(doc([T2_2019_RUN_TOGETHER], fmt="txt"))
+    assert found.template == "2019"
+    # nothing but the digits marks the cuts, and no identity ties these columns: 396442278 is
+    # 396|442|278 as published, yet 396|4|42278 or 3964|4|2278 fit as well (and a prior for a
+    # small 本年增/减 would pick one of those: the published change exceeds the previous count)
+    for row in ("licensing", "other_services", "penalty", "enforcement"):
+        assert not any(k.startswith(f"t2.{row}.") for k in found.cells), row
+        assert any(p.kind == "cells_run_together" and p.message.startswith(f"t2.{row}:") and "left unread" in p.message
+                   for p in found.problems), row
+    # a count and an amount: the decimals end the amount, nothing marks where the count ends
+    assert "t2.procurement.projects" not in found.cells and "t2.procurement.amount_wan" not in found.cells
+    assert any(p.kind == "cells_run_together" and "39573802895.90元" in p.message and "left unread" in p.message
+               for p in found.problems)
+    # what one reading alone fits is read: the printed minus cuts 35-15
+    assert [found.cells[f"t2.fees.{c}"] for c in ("prev_count", "change")] == [35, -15]
+    assert all(found.cells.get(k) == v for k, v in {"t2.rules.total_public": 7, "t2.normative_docs.made": 77,
+                                                   "t2.normative_docs.total_public": 166}.items())
+
+
+def test_procurement_count_and_amount_in_one_cell_read_only_when_one_cut_exists():
+    def procurement(cell):
+        text = T2_2019_RUN_TOGETHER.replace("39573802895.90元", cell)
+        found = tables.parse_tables(doc([text], fmt="txt"))
+        return found.cells.get("t2.procurement.projects"), found.cells.get("t2.procurement.amount_wan")
+    assert procurement("13575394432.52元") == (None, None)      # 135|75394432.52元 published; 1357|5394432.52元 fits
+    assert procurement("10万元") == (None, None)                # 1|0万元, or the count left blank
+    assert procurement("7") == (None, None)                     # the count alone, or the amount alone
+    assert procurement("0.00元") == (0, 0.0)                    # the count printed blank: 0
+    assert procurement("05.5万元") == (0, 5.5)                  # no number starts with 0: 0|5.5万元
