@@ -9,7 +9,8 @@ when the line holds them, otherwise from what follows the label up to the next l
 together ("640020470") are split by enumeration and kept only when the identities (row totals,
 column balances, block totals) leave one reading; table 2 has no identities, so its rows use, in
 order, a number printed n times, an unchanged 本年增/减, a figure the text states, and the one
-plausible stock and flow (`_stock_flow_reading`), every such reading flagged; else left unread.
+plausible stock and flow (`_stock_flow_reading`), every such reading flagged; else left unread
+(a procurement count and amount in one cell likewise: read only when one cut exists).
 
 What it must never do: invent a table the document lacks (no label, no cells), fill a cell it
 could not read, correct a source's arithmetic, look at file names/agencies/years, or do I/O.
