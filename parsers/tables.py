@@ -9,7 +9,8 @@ when the line holds them, otherwise from what follows the label up to the next l
 together ("640020470") are split by enumeration and kept only when the identities (row totals,
 column balances, block totals) leave one reading; table 2 has no identities, so its rows use, in
 order, a number printed n times, an unchanged 本年增/减, a figure the text states, and the one
-plausible stock and flow (`_stock_flow_reading`), every such reading flagged; else left unread.
+plausible stock and flow (`_stock_flow_reading`), every such reading flagged; else left unread
+(a procurement count and amount in one cell likewise: read only when one cut exists).
 
 What it must never do: invent a table the document lacks (no label, no cells), fill a cell it
 could not read, correct a source's arithmetic, look at file names/agencies/years, or do I/O.
@@ -141,10 +142,15 @@ def _label_regex(labels: tuple[str, ...], wrapped: bool = False) -> re.Pattern:
 
 
 def _extend_annotation(ctext: str, end: int) -> int:
-    """Swallow a bracketed annotation right after a label: 规章(市政府令), 部分公开(区分处理的...)."""
+    """Swallow a bracketed annotation right after a label: 规章(市政府令), 部分公开(区分处理的...).
+
+    A bracketed Chinese numeral is the numbering of the next row's group ((五)不予处理 repeated
+    beside each of its rows in a grid), never an annotation: after a row whose cells are all
+    blank (nothing left between the labels in the compact text) swallowing it would make the
+    row read the next row's cells."""
     while end < len(ctext) and ctext[end] == "(":
         close = ctext.find(")", end, end + 60)
-        if close < 0:
+        if close < 0 or re.fullmatch(rf"[{_CN_NUM}]+", ctext[end + 1:close]):
             break
         end = close + 1
     return end
@@ -666,6 +672,47 @@ class _Parser:
             return out
         if rr.blob is not None:
             return self._t2_blob(ids, rr.blob, block, unit_of)
+        if rr.short is not None and len(rr.short) == 1 and len(ids) == 2 and ids[1] in self.money:
+            return self._t2_money_blob(ids, rr.short[0], block, unit_of)
+        return None
+
+    _MONEY_RUN = re.compile(r"(\d+)((?:\.\d+)?\s*(?:万元|万|元)?)")
+
+    def _t2_money_blob(self, ids, cell, block, unit_of) -> dict | None:
+        """A count and an amount run together in one cell (政府集中采购13575394432.52元): the
+        amount's decimals and unit end the run, but nothing marks where the count stops, and a
+        blank count (nothing printed) is as possible as any cut. Read only when one reading is
+        left; else unread, with the reason."""
+        m = self._MONEY_RUN.fullmatch(re.sub(r"\s+", "", unicodedata.normalize("NFKC", cell)))
+        row = ids[0].rsplit(".", 1)[0]
+        if not m:
+            return None
+        digits, tail = m.group(1), m.group(2)
+        readings = []
+        if not (len(digits) > 1 and digits[0] == "0"):
+            readings.append((0, digits + tail))                   # the count left blank
+        for k in range(1, len(digits)):
+            count, amount = digits[:k], digits[k:]
+            if (len(count) > 1 and count[0] == "0") or (len(amount) > 1 and amount[0] == "0"):
+                continue
+            readings.append((int(count), amount + tail))
+        values = []
+        if not tail and not (len(digits) > 1 and digits[0] == "0"):
+            values.append((int(digits), 0.0, ""))                # a bare integer may be the count alone
+        unit = unit_of.get(block.columns[1].id)
+        for count, amount in readings:
+            v = numbers.read_cell(amount, money=True, header_unit=unit).value
+            if v is not None:
+                values.append((count, v, amount))
+        if len({(c, v) for c, v, _ in values}) == 1:
+            count, _, amount = values[0]
+            self.problems.append(Problem(
+                "cells_run_together", f"{row}: '{cell}' run together; read as {count}|{amount or '(blank)'}, the only reading"))
+            return dict(zip(ids, (count, self.value(ids[1], amount or "0", unit))))
+        self.problems.append(Problem(
+            "cells_run_together",
+            f"{row}: count and amount run together in '{cell}'; {len(values)} cuts possible, nothing marks "
+            "where the count ends; left unread"))
         return None
 
     def _t2_blob(self, ids, blob, block, unit_of) -> dict | None:

@@ -472,3 +472,91 @@ def test_t4_vertical_headers_split_per_character_position_wins():
     assert found.cells["t4.reconsideration.corrected"] == 1
     assert found.cells["t4.litigation_after.upheld"] == 2
     assert checks.failed_checks(found.template, found.tables, found.cells) == []
+
+
+def test_blank_row_before_a_repeated_group_cell_keeps_its_own_cells():
+    # Table 3 rows as the 2019 Shanghai PDF's table finder gives them: the first label column
+    # blank, the group cell (五)/(六) repeated on each row, rows 3-5 of (五) and (六) all blank.
+    # The bracketed numeral that starts the next row is no annotation of the blank row's label
+    # (it made 5.要求行政机关确认… read nothing, and 4.无正当理由… read the next row's cells).
+    body = """一、本年新收政府信息公开申请数量\t一、本年新收政府信息公开申请数量\t一、本年新收政府信息公开申请数量\t821\t35\t\t\t2\t1\t859
+二、上年结转政府信息公开申请数量\t二、上年结转政府信息公开申请数量\t二、上年结转政府信息公开申请数量\t18\t\t\t\t\t\t18
+\t(一)予以公开\t(一)予以公开\t258\t12\t\t\t1\t1\t
+\t(二)部分公开(区分处理的,只计这一情形,不计其他情形)\t(二)部分公开(区分处理的,只计这一情形,不计其他情形)\t3\t\t\t\t\t\t
+\t\t1.属于国家秘密\t14\t\t\t\t\t\t
+\t\t2.其他法律行政法规禁止公开\t\t\t\t\t\t\t
+\t\t3.危及“三安全一稳定”\t\t\t\t\t\t\t
+\t\t4.保护第三方合法权益\t\t\t\t\t\t\t
+\t\t5.属于三类内部事务信息\t5\t\t\t\t\t\t
+\t\t6.属于四类过程性信息\t3\t1\t\t\t\t\t
+\t\t7.属于行政执法案卷\t\t\t\t\t\t\t
+\t\t8.属于行政查询事项\t10\t2\t\t\t\t\t
+\t(四)无法提供\t1.本机关不掌握相关政府信息\t252\t12\t\t\t1\t\t
+\t(四)无法提供\t2.没有现成信息需要另行制作\t44\t3\t\t\t\t\t
+\t(四)无法提供\t3.补正后申请内容仍不明确\t25\t\t\t\t\t\t
+\t(五)不予处理\t1.信访举报投诉类申请\t148\t1\t\t\t\t\t
+\t(五)不予处理\t2.重复申请\t5\t4\t\t\t\t\t
+\t(五)不予处理\t3.要求提供公开出版物\t\t\t\t\t\t\t
+\t(五)不予处理\t4.无正当理由大量反复申请\t\t\t\t\t\t\t
+\t(五)不予处理\t5.要求行政机关确认或重新出具已获取信息\t\t\t\t\t\t\t
+\t(六)其他处理\t(六)其他处理\t\t\t\t\t\t\t
+\t(七)总计\t(七)总计\t767\t35\t\t\t2\t1\t805
+四、结转下年度继续办理\t四、结转下年度继续办理\t四、结转下年度继续办理\t72\t\t\t\t\t\t72""".split("\n")
+    t2 = ["二、主动公开政府信息情况", "第二十条第(一)项\t\t\t", "信息内容\t本年新制作数量\t本年新公开数量\t对外公开总数量",
+          "规章\t13\t13\t524", "规范性文件\t60\t60\t368"]
+    found = tables.parse_tables(doc(t2 + T3_HEAD_2021 + body + T4_LINES, fmt="pdf"))
+    assert found.template == "2019"
+    assert not [p for p in found.problems if p.kind == "cell_unreadable"], found.problems
+    for rid in ("rejected_publication", "rejected_mass_repeat", "rejected_confirm", "other"):
+        assert [found.cells[f"t3.{rid}.{c.id}"] for c in codebook.template(found.template).tables["t3"].columns] \
+            == [0] * 7, rid                                 # printed blank: 0 by the contract
+    assert found.cells["t3.rejected_duplicate.commercial"] == 4
+    assert found.cells["t3.results_total.total"] == 805
+    assert found.cells["t3.results_total.natural_person"] == 767
+    # a bracketed annotation after a label is still swallowed
+    assert tables._extend_annotation("规章(市政府令)13", 2) == len("规章(市政府令)")
+    assert tables._extend_annotation("信息(六)其他处理", 4) == 4
+
+
+# Table 2 of a 2019-format report as the portal's plain-text copy prints it (平潭 2020): every
+# cell run together. The published cells (from the page's HTML) are 0|0|7, 77|77|166, 396|442|278,
+# 10|7|105, 2648|-18|538, 126|26|29, 35|-15 and 395|73802895.90元.
+T2_2019_RUN_TOGETHER = (
+    "二、主动公开政府信息情况 第二十条第（一）项信息内容本年新制作数量本年新公开数量对外公开总数量规章007规范性文件7777166"
+    "第二十条第（五）项信息内容上一年项目数量本年增/减处理决定数量行政许可396442278其他对外管理服务事项107105"
+    "第二十条第（六）项信息内容上一年项目数量本年增/减处理决定数量行政处罚2648-18538行政强制1262629"
+    "第二十条第（八）项信息内容上一年项目数量本年增/减行政事业性收费35-15"
+    "第二十条第（九）项信息内容采购项目数量采购总金额政府集中采购39573802895.90元"
+    "三、收到和处理政府信息公开申请情况")
+
+
+def test_2019_items_rows_run_together_stay_unread_with_their_reason():
+    found = tables.parse_tables(doc([T2_2019_RUN_TOGETHER], fmt="txt"))
+    assert found.template == "2019"
+    # nothing but the digits marks the cuts, and no identity ties these columns: 396442278 is
+    # 396|442|278 as published, yet 396|4|42278 or 3964|4|2278 fit as well (and a prior for a
+    # small 本年增/减 would pick one of those: the published change exceeds the previous count)
+    for row in ("licensing", "other_services", "penalty", "enforcement"):
+        assert not any(k.startswith(f"t2.{row}.") for k in found.cells), row
+        assert any(p.kind == "cells_run_together" and p.message.startswith(f"t2.{row}:") and "left unread" in p.message
+                   for p in found.problems), row
+    # a count and an amount: the decimals end the amount, nothing marks where the count ends
+    assert "t2.procurement.projects" not in found.cells and "t2.procurement.amount_wan" not in found.cells
+    assert any(p.kind == "cells_run_together" and "39573802895.90元" in p.message and "left unread" in p.message
+               for p in found.problems)
+    # what one reading alone fits is read: the printed minus cuts 35-15
+    assert [found.cells[f"t2.fees.{c}"] for c in ("prev_count", "change")] == [35, -15]
+    assert all(found.cells.get(k) == v for k, v in {"t2.rules.total_public": 7, "t2.normative_docs.made": 77,
+                                                   "t2.normative_docs.total_public": 166}.items())
+
+
+def test_procurement_count_and_amount_in_one_cell_read_only_when_one_cut_exists():
+    def procurement(cell):
+        text = T2_2019_RUN_TOGETHER.replace("39573802895.90元", cell)
+        found = tables.parse_tables(doc([text], fmt="txt"))
+        return found.cells.get("t2.procurement.projects"), found.cells.get("t2.procurement.amount_wan")
+    assert procurement("13575394432.52元") == (None, None)      # 135|75394432.52元 published; 1357|5394432.52元 fits
+    assert procurement("10万元") == (None, None)                # 1|0万元, or the count left blank
+    assert procurement("7") == (None, None)                     # the count alone, or the amount alone
+    assert procurement("0.00元") == (0, 0.0)                    # the count printed blank: 0
+    assert procurement("05.5万元") == (0, 5.5)                  # no number starts with 0: 0|5.5万元
