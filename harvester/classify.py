@@ -18,6 +18,7 @@ REPORT = "report"            # an annual report page or file: fetch and parse it
 ATTACHMENT = "attachment"    # a file on a report page: fetch and parse it
 COLUMN = "column"            # a nested column (departments, townships, a year): walk it
 PAGER = "pager"              # the next page of the current list
+SECTION = "section"          # a site's disclosure section (政务公开, 信息公开目录): walked from hub pages only
 TWIN = "twin"                # print/mobile/big5 rendering of a report page: fetch, dedup merges it
 REJECT = "reject"            # a look-alike: recorded, not fetched
 IGNORE = "ignore"            # ordinary navigation: neither fetched nor recorded
@@ -59,6 +60,11 @@ PAGER_URL_RE = re.compile(
 COLUMN_TEXT_RE = re.compile(
     r"(政府)?信息公开年(度)?报|年度报告|年报|^(19|20)\d{2}年?度?$|^(19|20)\d{2}年度?(报告|年报)?$"
     r"|部门|乡镇|街道|镇街|区县|县区|市直|本级|下级|直属")
+# Menu entries leading from a site's home page to its disclosure section and catalogue tree, where
+# the 年报 column lives (PORTALS.md: 政府信息公开专栏 → 法定主动公开内容 / 年报). Exact menu labels only.
+SECTION_TEXT_RE = re.compile(
+    r"^(政务公开|信息公开|政府信息公开|政务信息公开|政府信息公开专栏|政府信息公开平台|政务公开专栏|信息公开专栏"
+    r"|(政府)?信息公开目录|法定主动公开内容|主动公开|主动公开目录|基层政务公开|公开目录)$")
 COLUMN_URL_RE = re.compile(r"/(xxgknb|zfxxgknb|gknb|ndbg|nb|ndgzbg|xxgkndbg)(/|\b)|/col/col\d+", re.I)
 TWIN_TEXT_RE = re.compile(r"^(打印(本页|页面|版)?|打印预览|手机版|移动版|手机浏览|繁体(版|中文)?|繁體(版|中文)?|正体|BIG5)$", re.I)
 TWIN_URL_RE = re.compile(r"(_print|_wap|_m|_mobile)\.s?html?$|/gate/big5/|/print/", re.I)
@@ -158,6 +164,8 @@ def classify_link(text: str | None, url: str, *, on_report_page: bool = False,
         return Verdict(IGNORE, "a column that holds other documents")
     if lookalike:
         return Verdict(IGNORE, lookalike)
+    if SECTION_TEXT_RE.match(t):
+        return Verdict(SECTION, "menu entry of the site's disclosure section")
     if t and len(t) <= 16 and COLUMN_TEXT_RE.search(t):
         return Verdict(COLUMN, "nested column (year, department or township)")
     if COLUMN_URL_RE.search(path) and not file_like and re.search(r"(/|index\.s?html?|/col/col\d+.*)$", path) \

@@ -69,6 +69,13 @@ def filename_of(response) -> str | None:
     return name or None
 
 
+BACKWARD_PAGER = {"首页", "上一页", "上页", "前页"}
+
+
+def _folder(url: str) -> str:
+    return urlsplit(url).path.rsplit("/", 1)[0]
+
+
 def _header(response, name: bytes) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1")[:300] if value else None
@@ -166,6 +173,7 @@ class PortalSpider(scrapy.Spider):
             yield from self.parse_candidate(response)
             return
         self.counts["list_pages"] += 1
+        self._list_urls.add(response.url.split("#", 1)[0])   # its own pager links are not new pages
         yield self._body_item(response, "list")
         self._note_stated_total(response)
         if self._soft_404(response):
@@ -338,6 +346,7 @@ class PortalSpider(scrapy.Spider):
         max_pages = self._settings_int("OGI_MAX_LIST_PAGES", self.max_list_pages)
         page_host = urlsplit(response.url).hostname
         root = self._list_root(response)
+        sections = []
         for link in links:
             parts = urlsplit(link.url)
             if parts.scheme not in ("http", "https"):
@@ -355,6 +364,14 @@ class PortalSpider(scrapy.Spider):
                 meta = {"guess": link.via == "trs", "list_root": root}
                 yield self._request(url, callback, depth=depth, role=link.kind, link=link,
                                     referrer=response.url, meta=meta)
+                continue
+            if link.via == "iframe" and same_site and not on_report_page \
+                    and not classify.is_file_link(link.text, url):
+                # A framed list is part of the page a reader sees: read it as this list's content.
+                if self._new_list_url(url, link, max_pages):
+                    followed["frame"] += 1
+                    yield self._request(url, self.parse_list, depth=depth, role="list", link=link,
+                                        referrer=response.url, meta={"list_root": root})
                 continue
             verdict = classify.classify_link(link.text, url, on_report_page=on_report_page,
                                              same_site=same_site)
@@ -383,7 +400,11 @@ class PortalSpider(scrapy.Spider):
                 followed["column"] += 1
                 yield self._request(url, self.parse_list, depth=depth + 1, role="list", link=link,
                                     referrer=response.url)
+            elif verdict.decision == classify.SECTION and same_site and depth < max_depth:
+                sections.append(link)
             elif verdict.decision == classify.PAGER and same_site:
+                if classify.norm(link.text) in BACKWARD_PAGER and _folder(url) != _folder(response.url):
+                    continue        # 首页 in a menu or breadcrumb is the site's home, not page 1
                 followed["real_pager"] += link.via == "a"
                 if self._new_list_url(url, link, max_pages):
                     followed["pager"] += 1
@@ -391,6 +412,14 @@ class PortalSpider(scrapy.Spider):
                                         referrer=response.url, meta={"list_root": root})
                 elif url not in self._list_urls:
                     yield from self._budget_hit("list_pages", max_pages, url)
+        if not (followed["report"] or followed["column"] or followed["pager"] or followed["frame"]):
+            # A hub page (a site's home, a section index) and no annual-report column in sight: go
+            # where a reader would, into the disclosure section its menu names. Every hop is a
+            # request with its referrer, so the path taken is in `urls`.
+            for link in sections:
+                followed["section"] += 1
+                yield self._request(link.url.split("#", 1)[0], self.parse_list, depth=depth + 1, role="list",
+                                    link=link, referrer=response.url)
         return followed
 
     def _new_list_url(self, url: str, link: Link, max_pages: int) -> bool:
