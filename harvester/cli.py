@@ -1,4 +1,5 @@
-"""`ogi`: the one command-line entry point (crawl, parse, reparse, serve, export, demo, bench).
+"""`ogi`: the one command-line entry point (crawl, due, run-due, status, schedule, parse, reparse, serve,
+export, demo, bench).
 
 Each command is a thin shell over a module that does the work; the defaults (data/ogi.db,
 data/portals.yaml) apply whenever a flag is left out. Interface fixed by shared CONTRACT.md §5.
@@ -47,6 +48,82 @@ def crawl(ctx, portals_file, db_path, only, distributed, redis_url, jobdir, conc
                         jobdir=jobdir)
     click.echo(summary.render())
     sys.exit(0 if summary.ok else 1)
+
+
+@main.command()
+@click.option("--portals", "portals_file", default=DEFAULT_PORTALS, type=click.Path())
+@click.option("--db", "db_path", default=DEFAULT_DB, type=click.Path())
+@click.option("--now", default=None, help="Pretend it is this ISO date/time (UTC), e.g. 2027-01-15.")
+@click.option("--json", "as_json", is_flag=True)
+def due(portals_file, db_path, now, as_json):
+    """Which portals are due for a crawl, and why."""
+    from harvester import schedule
+    from harvester.db import open_db
+    from harvester.registry import load_portals
+    rows = schedule.due(load_portals(portals_file), open_db(db_path), schedule.parse_when(now))
+    if as_json:
+        click.echo(schedule.due_json(rows))
+        return
+    for r in rows:
+        click.echo(f"{'DUE ' if r['due'] else 'wait'} {r['portal']:<28} {r['reason']}")
+
+
+@main.command("run-due")
+@click.option("--portals", "portals_file", default=DEFAULT_PORTALS, type=click.Path())
+@click.option("--db", "db_path", default=DEFAULT_DB, type=click.Path())
+@click.option("--now", default=None, help="Pretend it is this ISO date/time (UTC).")
+@click.option("--concurrent-portals", default=4)
+@click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE")
+@click.pass_context
+def run_due(ctx, portals_file, db_path, now, concurrent_portals, overrides):
+    """Crawl the portals that are due (what the timer or cron line calls); never two at once."""
+    from harvester import schedule
+    from harvester.crawl import run_crawl
+    from harvester.db import open_db
+    from harvester.registry import load_portals
+    with schedule.exclusive(db_path) as mine:
+        if not mine:
+            click.echo(f"another run-due holds {db_path}.run-due.lock; nothing started")
+            return
+        names = [r["portal"] for r in schedule.due(load_portals(portals_file), open_db(db_path),
+                                                    schedule.parse_when(now)) if r["due"]]
+        if not names:
+            click.echo("no portal is due")
+            return
+        click.echo(f"due: {', '.join(names)}")
+        summary = run_crawl(portals_file, db_path, only=names, overrides=dict(o.split("=", 1) for o in overrides),
+                            log_level=ctx.obj["log_level"], concurrent_portals=concurrent_portals)
+        click.echo(summary.render())
+        sys.exit(0 if summary.ok else 1)
+
+
+@main.command()
+@click.option("--portals", "portals_file", default=DEFAULT_PORTALS, type=click.Path())
+@click.option("--db", "db_path", default=DEFAULT_DB, type=click.Path(exists=True))
+@click.option("--now", default=None, help="Pretend it is this ISO date/time (UTC).")
+def status(portals_file, db_path, now):
+    """Per portal: last run, reports against the run before, errors by kind, lists short, next due."""
+    from harvester import schedule
+    from harvester.registry import load_portals
+    click.echo(schedule.status(load_portals(portals_file), db_path, schedule.parse_when(now)))
+
+
+@main.group("schedule")
+def schedule_group():
+    """Put `ogi run-due` on the system's scheduler."""
+
+
+@schedule_group.command("install")
+@click.option("--kind", type=click.Choice(["systemd", "cron"]), default="systemd")
+@click.option("--portals", "portals_file", default=DEFAULT_PORTALS, type=click.Path())
+@click.option("--db", "db_path", default=DEFAULT_DB, type=click.Path())
+@click.option("--dest", default=None, type=click.Path(), help="Folder for the systemd units "
+              "(default ~/.config/systemd/user).")
+@click.option("--print", "print_only", is_flag=True, help="Print what would be installed; change nothing.")
+def schedule_install(kind, portals_file, db_path, dest, print_only):
+    """An hourly systemd user timer (or a crontab line) running `ogi run-due` under flock."""
+    from harvester import schedule
+    click.echo(schedule.install(kind, portals_file, db_path, dest, print_only))
 
 
 @main.command()

@@ -16,6 +16,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from harvester import db as dbmod
+from harvester import schedule
 from harvester.registry import load_portals
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ def run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=No
                                        "kind": "count_dropped", "message": message, "at": dbmod.now()})
             row = {**row, "status": "dropped"}
         summary.rows.append(row)
+        schedule.record_run(database, portal, {**row, "status": database["crawl_runs"].get(run_id)["status"]})
 
     from harvester.reports import rebuild
     rebuild(database)

@@ -38,6 +38,10 @@ SCHEMA: dict[str, dict] = {
                                 "lists_stated": int, "lists_incomplete": int,
                                 "stats": str},
                        pk="id"),
+    # When each portal is next due (harvester.schedule), written after every run.
+    "schedule": dict(columns={"portal": str, "cadence": str, "last_run_id": int, "last_started": str,
+                              "last_status": str, "next_due": str},
+                     pk="portal"),
     "errors": dict(columns={"id": int, "run_id": int, "portal": str, "url": str, "kind": str,
                             "message": str, "at": str},
                    pk="id"),

@@ -10,7 +10,8 @@ import yaml
 
 # Optional per-portal fields the spider understands; anything else is kept as information.
 KNOWN_FIELDS = {"obey_robots": bool, "render": bool, "max_list_pages": int, "max_depth": int,
-                "allowed_hosts": list, "download_delay": float}
+                "allowed_hosts": list, "download_delay": float,
+                "cadence": str}            # daily | weekly | monthly | days (harvester.schedule)
 
 
 class RegistryError(ValueError):

@@ -356,8 +356,9 @@ class PortalSpider(scrapy.Spider):
             if link.kind in ("pager", "api"):
                 if not same_site or on_report_page:
                     continue
-                if not self._new_list_url(url, link, max_pages):
-                    yield from self._budget_hit("list_pages", max_pages, url) if url not in self._list_urls else ()
+                admitted = self._admit_list_url(url, link, max_pages)
+                if admitted != "new":
+                    yield from self._budget_hit("list_pages", max_pages, url) if admitted == "cap" else ()
                     continue
                 followed[link.kind] += 1
                 callback = self.parse_api if link.kind == "api" else self.parse_list
@@ -368,7 +369,7 @@ class PortalSpider(scrapy.Spider):
             if link.via == "iframe" and same_site and not on_report_page \
                     and not classify.is_file_link(link.text, url):
                 # A framed list is part of the page a reader sees: read it as this list's content.
-                if self._new_list_url(url, link, max_pages):
+                if self._admit_list_url(url, link, max_pages) == "new":
                     followed["frame"] += 1
                     yield self._request(url, self.parse_list, depth=depth, role="list", link=link,
                                         referrer=response.url, meta={"list_root": root})
@@ -406,11 +407,12 @@ class PortalSpider(scrapy.Spider):
                 if classify.norm(link.text) in BACKWARD_PAGER and _folder(url) != _folder(response.url):
                     continue        # 首页 in a menu or breadcrumb is the site's home, not page 1
                 followed["real_pager"] += link.via == "a"
-                if self._new_list_url(url, link, max_pages):
+                admitted = self._admit_list_url(url, link, max_pages)
+                if admitted == "new":
                     followed["pager"] += 1
                     yield self._request(url, self.parse_list, depth=depth, role="list", link=link,
                                         referrer=response.url, meta={"list_root": root})
-                elif url not in self._list_urls:
+                elif admitted == "cap":
                     yield from self._budget_hit("list_pages", max_pages, url)
         if not (followed["report"] or followed["column"] or followed["pager"] or followed["frame"]):
             # A hub page (a site's home, a section index) and no annual-report column in sight: go
@@ -422,14 +424,17 @@ class PortalSpider(scrapy.Spider):
                                     link=link, referrer=response.url)
         return followed
 
-    def _new_list_url(self, url: str, link: Link, max_pages: int) -> bool:
-        """Count a list page against the cap once, however many pager links point at it."""
+    def _admit_list_url(self, url: str, link: Link, max_pages: int) -> str:
+        """"new", "seen" or "cap": a list page counts against the cap once, however many pager
+        links point at it."""
         key = url if link.method != "POST" else f"{url} {link.body}"
-        if key in self._list_urls or self.counts["list_requests"] >= max_pages:
-            return False
+        if key in self._list_urls:
+            return "seen"
+        if self.counts["list_requests"] >= max_pages:
+            return "cap"
         self._list_urls.add(key)
         self.counts["list_requests"] += 1
-        return True
+        return "new"
 
     @staticmethod
     def _is_record(link: Link, verdict) -> bool:
