@@ -12,7 +12,6 @@ import asyncio
 import concurrent.futures as cf
 import json
 import logging
-import multiprocessing
 from pathlib import Path
 
 from harvester import db as dbmod
@@ -24,24 +23,24 @@ from parsers.api import PARSER_VERSION
 log = logging.getLogger(__name__)
 PARSED_ROLES = {"page", "attachment"}
 
-_POOL: cf.ProcessPoolExecutor | None = None
+_POOL = None          # harvester.parsing.WorkerPool
 _DBS: dict[str, object] = {}
 
 
-def parse_pool(workers: int) -> cf.ProcessPoolExecutor:
-    """One pool per process, shared by every portal's crawler; started lazily."""
+def parse_pool(workers: int):
+    """One pool per process, shared by every portal's crawler; started lazily. It survives a
+    worker dying (harvester.parsing.WorkerPool)."""
     global _POOL
     if _POOL is None:
-        # forkserver: workers do not inherit the reactor, the browser or open sqlite handles.
-        _POOL = cf.ProcessPoolExecutor(max_workers=max(1, workers),
-                                       mp_context=multiprocessing.get_context("forkserver"))
+        from harvester.parsing import WorkerPool
+        _POOL = WorkerPool(workers)
     return _POOL
 
 
 def shutdown_pool():
     global _POOL
     if _POOL is not None:
-        _POOL.shutdown(wait=True, cancel_futures=True)
+        _POOL.shutdown(wait=True)
         _POOL = None
 
 

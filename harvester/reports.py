@@ -247,11 +247,19 @@ def _division_code(region: dict) -> str | None:
     return None
 
 
+def _write_done(database, window: dict, until) -> int:
+    import concurrent.futures as cf
+    done, _ = cf.wait(list(window), return_when=until)
+    for future in done:
+        dbmod.write_parse(database, window.pop(future)["sha256"], future.result())
+    return len(done)
+
+
 def reparse_all(db_path, workers: int = 2) -> str:
     """Parse every stored report candidate again from its bytes, then rebuild. No network."""
     import concurrent.futures as cf
 
-    from harvester.parsing import safe_parse_bytes
+    from harvester.parsing import WorkerPool, safe_parse_bytes
     from harvester.store import BlobStore
 
     database = dbmod.open_db(db_path)
@@ -260,14 +268,19 @@ def reparse_all(db_path, workers: int = 2) -> str:
         "select distinct d.sha256, d.media_type, u.url from documents d join urls u on u.sha256 = d.sha256 "
         "where u.kind in ('page', 'attachment') group by d.sha256"))
     parsed = 0
-    with cf.ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(safe_parse_bytes, store.get(r["sha256"]), r["url"].rsplit("/", 1)[-1],
-                               r["media_type"]): r for r in rows}
-        for future in cf.as_completed(futures):
-            r = futures[future]
-            record = future.result()
-            dbmod.write_parse(database, r["sha256"], record)
-            parsed += 1
+    pool = WorkerPool(workers)      # survives a worker dying; limits per document
+    try:
+        window: dict = {}           # a bounded number of bodies in flight: memory flat in corpus size
+        for r in rows:
+            future = pool.submit(safe_parse_bytes, store.get(r["sha256"]), r["url"].rsplit("/", 1)[-1],
+                                 r["media_type"])
+            window[future] = r
+            if len(window) >= 4 * max(1, workers):
+                parsed += _write_done(database, window, cf.FIRST_COMPLETED)
+        while window:
+            parsed += _write_done(database, window, cf.ALL_COMPLETED)
+    finally:
+        pool.shutdown(wait=False)
     counts = rebuild(database)
     try:
         from harvester.publish import prepare

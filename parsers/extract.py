@@ -134,13 +134,32 @@ def sniff(data: bytes, filename: str | None = None, media_type: str | None = Non
             b"GIF8", b"II*\x00", b"MM\x00*") or head[:2] == b"BM":
         return "image"
     by_name = _format_from_name(filename, media_type)
-    if by_name in {"pdf", "docx", "doc", "wps", "image"}:
-        return by_name      # claimed but without its signature: the reader reports it corrupt
     sample = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if sample.startswith((b"<!doctype html", b"<html", b"<?xml")) or re.search(
-            rb"<(html|body|div|p|table|meta|head)[\s>]", data[:20000], re.I):
+    textual = b"\x00" not in data[:8192]
+    # Content over extension: a page saved as .doc/.pdf/.docx (portals do this) is still HTML.
+    if textual and (sample.startswith((b"<!doctype html", b"<html", b"<?xml")) or re.search(
+            rb"<(html|body|div|p|table|meta|head)[\s>]", data[:20000], re.I)):
         return "html"
+    if by_name in {"pdf", "docx", "doc", "wps", "image"}:
+        if textual and _reads_as_text(data[:8192]):
+            return "txt"    # plain text under a document's name
+        return by_name      # claimed but without its signature: the reader reports it corrupt
     return by_name if by_name in {"html", "txt"} else "txt"
+
+
+def _reads_as_text(head: bytes) -> bool:
+    """Decodes as UTF-8 or GB18030 (a cut multi-byte character at the end allowed) and is mostly
+    printable CJK/ASCII: text, not a binary file without its signature."""
+    for enc in ("utf-8", "gb18030"):
+        try:
+            text = head.decode(enc)
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:
+                continue
+            text = head[:exc.start].decode(enc)
+        printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+        return bool(text) and printable / len(text) > 0.98 and _cjk_count(text) >= 4
+    return False
 
 
 # ---------------------------------------------------------------------------------------------

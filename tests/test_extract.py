@@ -297,3 +297,26 @@ def test_doc_without_libreoffice_is_a_problem(monkeypatch):
     monkeypatch.setattr(ex.shutil, "which", lambda name: None)
     doc = extract(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, filename="a.doc")
     assert [p.kind for p in doc.problems] == ["converter_unavailable"]
+
+
+SAMPLE_DOCS = Path(__file__).resolve().parents[1] / "harvester" / "sample_portals" / "docs"
+
+
+@pytest.mark.parametrize("name", ["report.doc", "report.pdf", "report.docx", "report.wps"])
+def test_content_wins_over_the_extension(name):
+    """Portals save pages as .doc/.pdf and text as .pdf: read by what the bytes are, not named."""
+    from parsers.api import parse_bytes
+    page = (SAMPLE_DOCS / "pingtan-zone-2023.html").read_bytes()
+    record = parse_bytes(page, filename=name)
+    assert record["format"] == "html" and record["is_report"] and len(record["cells"]) == 200
+    text = (SAMPLE_DOCS / "pingtan-zone-2021.txt").read_bytes()
+    record = parse_bytes(text, filename=name)
+    assert record["format"] == "txt" and record["is_report"]
+
+
+def test_binary_without_its_signature_is_still_corrupt():
+    import random
+    noise = bytes(random.Random(7).randrange(1, 256) for _ in range(4000))
+    assert sniff(noise, "x.pdf") == "pdf"
+    assert [p.kind for p in extract(noise, "x.pdf").problems] == ["corrupt"] or \
+        extract(noise, "x.pdf").problems[0].kind in {"corrupt", "truncated"}
