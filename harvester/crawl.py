@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,9 +98,16 @@ def run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=No
     database = dbmod.open_db(db_path)
     process = CrawlerProcess(settings)
 
+    resume_since = mark_killed_runs(database)
     jobs = []
     for portal in portals:
         custom = portal_settings(portal)
+        if portal["name"] in resume_since:
+            # The last run was killed: what it stored is answered from the store, so the new run
+            # fetches only what the killed one never kept, and parses what it kept unparsed.
+            custom["OGI_RESUME_SINCE"] = resume_since[portal["name"]]
+            if jobdir:   # Scrapy's queue files are not written for a SIGKILL: start them afresh
+                shutil.rmtree(Path(jobdir) / portal["name"], ignore_errors=True)
         spidercls = PortalSpider
         if jobdir:
             # Resumable: Scrapy persists this portal's queue and seen-set here; rerun to resume.
@@ -112,6 +122,7 @@ def run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=No
         run_id = database["crawl_runs"].insert({
             "portal": portal["name"], "spider": spidercls.name, "started": dbmod.now(),
             "status": "running", "robots_obeyed": int(effective_robots),
+            "pid": os.getpid(), "host": socket.gethostname(),
             "settings": dbmod.dumps({**custom, "distributed": distributed})}).last_pk
         jobs.append((portal, run_id, crawler))
 
@@ -160,6 +171,39 @@ def run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=No
     summary.reports_total = database["reports"].count
     summary.documents_total = database["documents"].count
     return summary
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:   # a zombie is dead
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def mark_killed_runs(database) -> dict[str, str]:
+    """Runs left 'running' by a process of this host that no longer exists were killed: mark them
+    (status 'killed', an errors row) and return, per portal, since when its stored bytes are this
+    crawl's own (the start of the earliest killed run after its last completed one)."""
+    host = socket.gethostname()
+    since: dict[str, str] = {}
+    for run in database.query("select id, portal, started, pid, host from crawl_runs where status = 'running' "
+                              "order by id"):
+        if run["host"] != host or _alive(run["pid"]) and run["pid"] != os.getpid():
+            continue
+        database["crawl_runs"].update(run["id"], {"status": "killed", "finished": dbmod.now()})
+        database["errors"].insert({"run_id": run["id"], "portal": run["portal"], "url": None, "kind": "run_killed",
+                                   "message": f"the crawl process (pid {run['pid']}) ended without finishing; "
+                                              "the next run resumes from what it stored", "at": dbmod.now()})
+        since.setdefault(run["portal"], run["started"])
+    return since
 
 
 def _record_incomplete_lists(database, run_id: int, portal: str, lists: list[dict]) -> None:

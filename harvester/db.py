@@ -36,6 +36,7 @@ SCHEMA: dict[str, dict] = {
                                 "errors": int, "robots_obeyed": int, "settings": str,
                                 # lists stating a total (共N条) and how many fell short of it
                                 "lists_stated": int, "lists_incomplete": int,
+                                "pid": int, "host": str,   # the crawl process, to tell a killed run
                                 "stats": str},
                        pk="id"),
     # When each portal is next due (harvester.schedule), written after every run.
