@@ -38,14 +38,21 @@ def main(ctx, log_level):
 @click.option("--concurrent-portals", default=4, help="Portals crawled at the same time.")
 @click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="Scrapy setting override, e.g. --set AUTOTHROTTLE_ENABLED=False.")
+@click.option("--wait/--no-wait", default=True,
+              help="When another crawl or reparse is writing the database: wait for it, or exit (75).")
 @click.pass_context
-def crawl(ctx, portals_file, db_path, only, distributed, redis_url, jobdir, concurrent_portals, overrides):
+def crawl(ctx, portals_file, db_path, only, distributed, redis_url, jobdir, concurrent_portals, overrides, wait):
     """Crawl the portals in the registry, store every body, parse reports, rebuild `reports`."""
     from harvester.crawl import run_crawl
-    summary = run_crawl(portals_file, db_path, only=only, distributed=distributed,
-                        redis_url=redis_url, overrides=dict(o.split("=", 1) for o in overrides),
-                        log_level=ctx.obj["log_level"], concurrent_portals=concurrent_portals,
-                        jobdir=jobdir)
+    from harvester.db import DatabaseBusy
+    try:
+        summary = run_crawl(portals_file, db_path, only=only, distributed=distributed,
+                            redis_url=redis_url, overrides=dict(o.split("=", 1) for o in overrides),
+                            log_level=ctx.obj["log_level"], concurrent_portals=concurrent_portals,
+                            jobdir=jobdir, wait=wait)
+    except DatabaseBusy as exc:
+        click.echo(f"ogi crawl: {exc}", err=True)
+        sys.exit(75)          # EX_TEMPFAIL: try again later
     click.echo(summary.render())
     sys.exit(0 if summary.ok else 1)
 

@@ -83,9 +83,15 @@ def portal_settings(portal: dict) -> dict:
     return custom
 
 
-def run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=None,
-              overrides=None, log_level="INFO", concurrent_portals: int = 4,
-              jobdir: str | None = None) -> CrawlSummary:
+def run_crawl(portals_file, db_path, *, wait: bool = True, **kwargs) -> CrawlSummary:
+    """Crawl under the database's writer lock (harvester.db.writer): two crawls take turns."""
+    with dbmod.writer(db_path, wait=wait, what="ogi crawl"):
+        return _run_crawl(portals_file, db_path, **kwargs)
+
+
+def _run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=None,
+               overrides=None, log_level="INFO", concurrent_portals: int = 4,
+               jobdir: str | None = None) -> CrawlSummary:
     from twisted.internet import defer
 
     from harvester.pipelines import close_dbs, shutdown_pool

@@ -7,8 +7,12 @@ Users and scripts query `reports` and `sightings` by name (shared CONTRACT.md §
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
+import os
+import sys
 from pathlib import Path
 
 import sqlite_utils
@@ -111,6 +115,38 @@ INDEXES = {
     "cells": [["cell_id", "value"]],
     "checks_failed": [["check_id"]],
 }
+
+
+class DatabaseBusy(RuntimeError):
+    """Another ogi process is writing this database and we were asked not to wait."""
+
+
+@contextlib.contextmanager
+def writer(path: str | Path, *, wait: bool = True, what: str = "ogi"):
+    """Writers take turns: one crawl or reparse at a time per database file, by an exclusive lock
+    next to it. A second writer waits (saying so on stderr) or, with wait=False, raises
+    DatabaseBusy naming the holder. SQLite's own locking cannot do this alone: a crawl's rebuild
+    holds the write lock longer than any busy timeout."""
+    lock_path = Path(str(path) + ".write.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(lock_path, "a+")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            if not wait:
+                raise DatabaseBusy(f"{path} is being written by {holder}; wait for it to finish or use another --db")
+            print(f"waiting: {path} is being written by {holder}", file=sys.stderr, flush=True)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{what} (pid {os.getpid()})")
+        fh.flush()
+        yield
+    finally:
+        fh.close()            # closing releases the lock
 
 
 def now() -> str:

@@ -257,6 +257,11 @@ def _write_done(database, window: dict, until) -> int:
 
 def reparse_all(db_path, workers: int = 2) -> str:
     """Parse every stored report candidate again from its bytes, then rebuild. No network."""
+    with dbmod.writer(db_path, what="ogi reparse"):
+        return _reparse_all(db_path, workers)
+
+
+def _reparse_all(db_path, workers: int) -> str:
     import concurrent.futures as cf
 
     from harvester.parsing import WorkerPool, safe_parse_bytes
