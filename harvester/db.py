@@ -70,7 +70,10 @@ SCHEMA: dict[str, dict] = {
                              "n_checks_failed": int, "checks_failed": str,
                              "canonical_sha256": str, "canonical_url": str,
                              "canonical_reason": str, "n_versions": int, "n_documents": int, "n_urls": int,
-                             "first_seen": str, "last_seen": str},
+                             "first_seen": str, "last_seen": str,
+                             # the legal deadline, the rule it comes from, and whether the stated
+                             # date met it (harvester.timeliness)
+                             "deadline": str, "deadline_rule": str, "on_time": int},
                     pk="id"),
     "sightings": dict(columns={"report_id": str, "url": str, "sha256": str, "role": str,
                                "format": str, "portal": str, "referrer": str,

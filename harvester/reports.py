@@ -15,6 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from harvester import db as dbmod
+from harvester import timeliness
 from harvester.dedup import (NEAR_DUPLICATE, agency_alias_key, changed_cells, signature,
                              similarity, split_versions)
 
@@ -170,7 +171,11 @@ def rebuild(database) -> dict:
             status = ("unattributed" if key[1] is None else
                       "errors" if errors else
                       "no_tables" if record.get("template") in ("2019", "2021") and not has_tables else "ok")
+            due, due_rule = timeliness.deadline(record.get("year"), record.get("admin_level"),
+                                                record.get("agency_kind"))
             database["reports"].insert({
+                "deadline": due, "deadline_rule": due_rule,
+                "on_time": timeliness.on_time(due, record.get("published")),
                 "id": rid, "agency": agency, "year": record.get("year"), "template": record.get("template"),
                 "title": record.get("title"), "script": record.get("script"),
                 "published": record.get("published"), "province": region.get("province"),

@@ -30,7 +30,8 @@ REPORTS_ZH = [("id", "报告编号"), ("agency", "机关"), ("year", "年度"), 
               ("township", "乡镇街道"), ("admin_level", "层级"), ("agency_kind", "机关类型"), ("t2", "有表二"),
               ("t3", "有表三"), ("t4", "有表四"), ("format", "文件格式"), ("ocr", "OCR识别"),
               ("parse_status", "解析状态"), ("n_checks_failed", "勾稽不符数"), ("checks_failed", "勾稽不符项"),
-              ("canonical_url", "来源网址"), ("n_urls", "网址数"), ("first_seen", "首次抓取")]
+              ("canonical_url", "来源网址"), ("n_urls", "网址数"), ("first_seen", "首次抓取"),
+              ("deadline", "法定期限"), ("on_time", "按时发布")]
 
 
 def english(ident: str) -> str:
