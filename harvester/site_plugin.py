@@ -5,8 +5,8 @@
 - `/-/report/<id>`: one page per report, its three tables laid out as in the national format.
 - `/-/blob/<sha256>`: the stored original file, sandboxed (crawled HTML never runs on this origin).
 - report ids link to their report page wherever they appear.
-- every connection refuses huge values and fts3_tokenizer(), and at most half of the SQL threads run
-  anyone's SQL (`?sql=`, `?_where=`) at a time, so hostile queries never starve the normal pages.
+- every connection refuses huge values and fts3_tokenizer(), and one SQL thread in four runs visitors' own
+  SQL (`?sql=`, `?_where=`), so hostile queries never starve the normal pages.
 - the home page gets the coverage of the data (a query, not a hand-kept list).
 Crawled text is only ever rendered through Jinja's autoescape; nothing here marks crawled text safe.
 """
@@ -57,11 +57,12 @@ USER_SQL_PARAMS = {"sql", "_where"}
 
 @hookimpl
 def asgi_wrapper(datasette):
-    """Run at most half of the SQL threads' worth of visitor-written SQL at once; refuse more with 429.
+    """Run visitor-written SQL on at most one SQL thread in four at once; refuse more with 429.
 
-    Each such query may hold an SQL thread for sql_time_limit_ms, and Datasette serves every page from the
-    same threads: without this, a burst of slow queries queues every normal page behind them."""
-    limit = max(1, datasette.setting("num_sql_threads") // 2)
+    Each such query may hold an SQL thread (and a core) for sql_time_limit_ms, and Datasette serves every
+    page from the same threads: without this, a burst of slow queries queues every normal page behind them,
+    and on a small machine takes the CPU they need."""
+    limit = max(1, datasette.setting("num_sql_threads") // 4)
 
     def wrap(app):
         running = 0
