@@ -605,6 +605,26 @@ def _inspect_data(db_path: Path) -> dict | None:
     return {db_path.stem: {"hash": fp, "size": db_path.stat().st_size, "file": str(db_path), "tables": tables}}
 
 
+def collect_garbage_in_background(interval: float = 1.0) -> None:
+    """Move Python's cyclic garbage collection off the event loop, into a thread of its own.
+
+    Collecting a cursor of a connection that another SQL thread is using waits (GIL released) until that
+    thread's query ends, up to sql_time_limit_ms; Datasette's errors leave cursors in reference cycles, and
+    a collection runs in whichever thread allocates, mostly the event loop: one slow query then froze every
+    page for seconds. Objects alive at startup are frozen, so each collection only walks what came since."""
+    import gc
+    import threading
+
+    gc.disable()
+    gc.freeze()
+
+    def collect():
+        while True:
+            time.sleep(interval)
+            gc.collect()
+    threading.Thread(target=collect, name="gc", daemon=True).start()
+
+
 def serve(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1",
           memory_mb: int = SERVE_MEMORY_MB) -> None:
     """Prepare if needed, then serve the database read-only with Datasette, under a memory ceiling
@@ -619,6 +639,7 @@ def serve(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1",
         conn.close()
     limit_memory(memory_mb)  # after prepare, which may legitimately use a large cache
     ds = make_datasette(db_path)
+    collect_garbage_in_background()
     print(f"Serving {db_path} at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
 
