@@ -146,7 +146,7 @@ if sys.argv[1] == "background":
     collect_garbage_in_background(0.05)
 conn = sqlite3.connect(":memory:", check_same_thread=False)
 def busy():  # another SQL thread, in a long query on the same connection
-    conn.execute("with recursive c(x) as (select 1 union all select x + 1 from c limit 20000000) "
+    conn.execute("with recursive c(x) as (select 1 union all select x + 1 from c limit 8000000) "
                  "select count(*) from c").fetchone()
 class Cycle: pass
 for _ in range(3):  # what Datasette's errors leave: cursors with a statement under way, in a cycle
@@ -168,7 +168,7 @@ def test_garbage_is_collected_off_the_event_loop():
     runs = [subprocess.Popen([sys.executable, "-c", GC_STALL, mode], cwd=ROOT, stdout=subprocess.PIPE, text=True)
             for mode in ("default", "background")]
     stalled, fine = (float(p.communicate(timeout=60)[0]) for p in runs)
-    assert stalled > 1.0 > 0.5 > fine, (stalled, fine)  # the first shows the stall is real here
+    assert fine < 0.5 and stalled > 4 * fine, (stalled, fine)  # the default shows the stall is real here
 
 
 def test_serve_runs_under_a_memory_ceiling(tmp_path):
