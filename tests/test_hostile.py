@@ -314,6 +314,12 @@ def test_non_public_addresses():
         "::ffff:127.0.0.1", "fd00:ec2::254", "100.64.0.1", "0.0.0.0", "93.184.216.34", "2606:4700::1111")}
     assert kinds["169.254.169.254"] == "link-local" and kinds["::ffff:127.0.0.1"] == "loopback"
     assert [a for a, k in kinds.items() if k is None] == ["93.184.216.34", "2606:4700::1111"]
+    # Names are resolved (locally: no network): a name or a numeric spelling of loopback is loopback.
+    import asyncio
+
+    from harvester.middlewares import OffsiteGuardMiddleware
+    for host in ("localhost", "2130706433", "127.1"):
+        assert asyncio.run(OffsiteGuardMiddleware._resolve(host)) == "loopback", host
 
 
 def test_redirects_off_the_portal_follow_the_link_rule():
