@@ -14,7 +14,8 @@
     dictionary to miss names. The served site overrides Datasette's `escape_fts()` SQL function with
     `zh_fts()` (see `site_plugin.py`), so the ordinary table search box works on Chinese too.
 `serve(db_path, port, host)` prepares if needed and runs Datasette (immutable) with the generated metadata,
-templates and the `site_plugin` (report pages, original-file route).
+templates and the `site_plugin` (report pages, original-file route), under the limits that keep hostile SQL
+from taking the site down (see "What one SQL query may make the served site do" below).
 """
 from __future__ import annotations
 
