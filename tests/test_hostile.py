@@ -3,19 +3,21 @@
 - The site (a real `ogi serve` process on 127.0.0.1) gets a burst of SQL queries written to exhaust it:
   the site's own functions on huge strings, recursive CTEs, fts3_tokenizer(). Normal pages keep
   answering within 1 s meanwhile, and fts3_tokenizer() is refused.
-- A portal on 127.0.0.1 redirects (302 and meta refresh) and links to a second loopback address,
-  127.0.0.2, which must receive no request at all; each refusal is an `errors` row of kind
+- A portal on 127.0.0.1 redirects (302, meta refresh, and inside a rendered page) and links to a second
+  loopback address, 127.0.0.2, which must receive no request at all; each refusal is an `errors` row of kind
   `offsite_refused`, and nothing 127.0.0.2 serves is stored or published.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
+import json
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from conftest import ROOT, crawl_args, run_ogi  # noqa: E402
 from site_fixtures import build_fixture_db, free_port, start_server, stop_server  # noqa: E402
 
 from harvester import publish  # noqa: E402
-from harvester.middlewares import _non_public  # noqa: E402
+from harvester.middlewares import OffsiteGuardMiddleware, _non_public  # noqa: E402
 
 DOCS = ROOT / "harvester" / "sample_portals" / "docs"
 
@@ -100,9 +102,6 @@ print(json.dumps(answers))
 
 
 def test_a_burst_of_hostile_queries_leaves_normal_pages_answering(site):
-    import json
-    import subprocess
-
     normal = ["/", "/ogi/reports", "/ogi/reports?_search=复议", "/-/report/syn-fixture-a-2022"]
     client = httpx.Client(base_url=site["base"], timeout=30)
     for path in normal:  # warm: the first view of a page compiles its templates
@@ -164,7 +163,6 @@ print(worst)
 
 
 def test_garbage_is_collected_off_the_event_loop():
-    import subprocess
     runs = [subprocess.Popen([sys.executable, "-c", GC_STALL, mode], cwd=ROOT, stdout=subprocess.PIPE, text=True)
             for mode in ("default", "background")]
     stalled, fine = (float(p.communicate(timeout=60)[0]) for p in runs)
@@ -325,9 +323,6 @@ def test_non_public_addresses():
     assert kinds["169.254.169.254"] == "link-local" and kinds["::ffff:127.0.0.1"] == "loopback"
     assert [a for a, k in kinds.items() if k is None] == ["93.184.216.34", "2606:4700::1111"]
     # Names are resolved (locally: no network): a name or a numeric spelling of loopback is loopback.
-    import asyncio
-
-    from harvester.middlewares import OffsiteGuardMiddleware
     for host in ("localhost", "2130706433", "127.1"):
         assert asyncio.run(OffsiteGuardMiddleware._resolve(host)) == "loopback", host
 
