@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from harvester.publish import SERVE_MEMORY_MB
+
 DEFAULT_DB = "data/ogi.db"
 DEFAULT_PORTALS = "data/portals.yaml"
 
@@ -164,10 +166,12 @@ def reparse(db_path, workers):
 @click.option("--db", "db_path", default=DEFAULT_DB, type=click.Path(exists=True))
 @click.option("--port", default=8001)
 @click.option("--host", default="127.0.0.1")
-def serve(db_path, port, host):
+@click.option("--memory-limit-mb", default=SERVE_MEMORY_MB, show_default=True,
+              help="Memory ceiling of the server process in MB (0: none); see README, Serving.")
+def serve(db_path, port, host, memory_limit_mb):
     """Serve the database read-only with Datasette."""
     from harvester.publish import serve as serve_db
-    serve_db(db_path, port=port, host=host)
+    serve_db(db_path, port=port, host=host, memory_mb=memory_limit_mb)
 
 
 @main.command()

@@ -14,7 +14,8 @@
     dictionary to miss names. The served site overrides Datasette's `escape_fts()` SQL function with
     `zh_fts()` (see `site_plugin.py`), so the ordinary table search box works on Chinese too.
 `serve(db_path, port, host)` prepares if needed and runs Datasette (immutable) with the generated metadata,
-templates and the `site_plugin` (report pages, original-file route).
+templates and the `site_plugin` (report pages, original-file route), under the limits that keep hostile SQL
+from taking the site down (see "What one SQL query may make the served site do" below).
 """
 from __future__ import annotations
 
@@ -116,10 +117,63 @@ def zh_fts_in(section: str | None, query: str | None) -> str:
     return "{%s} : (%s)" % (col, zh_fts(query))
 
 
+# ------------------------------------------------------------------------------------------------------
+# What one SQL query may make the served site do. Datasette's sql_time_limit_ms interrupts SQLite between
+# steps, never inside a Python function, and anyone may send SQL: so every function we register refuses
+# long input (its cost is linear, so this bounds its time), SQLite itself refuses to build or read huge
+# values (a huge string costs memory before any function sees it), and `ogi serve` runs under a memory
+# ceiling (`serve`). README "Serving" lists these limits.
+
+MAX_FUNCTION_INPUT = 16_384      # characters (at most 64 KB of UTF-8) a site SQL function accepts: ~10 ms
+SQL_MAX_LENGTH = 32 * 2 ** 20    # bytes: the longest string or blob one SQL expression may build or read
+DENIED_FUNCTIONS = {"fts3_tokenizer"}  # reads and sets C function pointers: never callable from the site
+SERVE_MEMORY_MB = 2048           # default address-space ceiling of the `ogi serve` process (data segment)
+
+
+def _bounded(fn):
+    """`fn` as an SQL function that refuses (SQL error) any text or blob argument over MAX_FUNCTION_INPUT."""
+    def bounded(*args):
+        for a in args:
+            if isinstance(a, (str, bytes)) and len(a) > MAX_FUNCTION_INPUT:
+                raise ValueError(f"{fn.__name__}: input longer than {MAX_FUNCTION_INPUT} characters")
+        return fn(*args)
+    return bounded
+
+
 def register_functions(conn: sqlite3.Connection) -> None:
-    conn.create_function("zh_fts", 1, zh_fts, deterministic=True)
-    conn.create_function("zh_fts_in", 2, zh_fts_in, deterministic=True)
-    conn.create_function("escape_fts", 1, zh_fts, deterministic=True)
+    conn.create_function("zh_fts", 1, _bounded(zh_fts), deterministic=True)
+    conn.create_function("zh_fts_in", 2, _bounded(zh_fts_in), deterministic=True)
+    conn.create_function("escape_fts", 1, _bounded(zh_fts), deterministic=True)
+
+
+def _authorize(action, arg1, arg2, db_name, trigger):
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in DENIED_FUNCTIONS:
+        return sqlite3.SQLITE_DENY  # the statement fails to prepare: "not authorized to use function"
+    return sqlite3.SQLITE_OK
+
+
+def harden_connection(conn: sqlite3.Connection) -> None:
+    """Limits for a connection that runs anyone's SQL (every connection of the served site)."""
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SQL_MAX_LENGTH)
+    conn.set_authorizer(_authorize)
+
+
+def limit_memory(memory_mb: int) -> None:
+    """A memory ceiling for this process: SQLite's own heap fails a query (SQLITE_NOMEM) at half of it, and
+    the kernel refuses the process more than all of it (RLIMIT_DATA: heap and anonymous mappings, so shared
+    libraries and the memory-mapped database do not count). 0 leaves memory unlimited."""
+    import resource
+
+    if memory_mb <= 0:
+        return
+    limit = memory_mb * 2 ** 20
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    conn = sqlite3.connect(":memory:")
+    conn.execute(f"PRAGMA hard_heap_limit = {limit // 2}")  # process-wide, every connection
+    conn.close()
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -506,6 +560,12 @@ def data_dir_for(db_path: str | Path) -> Path:
     return Path(db_path).resolve().parent
 
 
+# Datasette settings of the served site (README "Serving" explains each).
+SITE_SETTINGS = {"suggest_facets": False, "facet_time_limit_ms": 800, "sql_time_limit_ms": 5000,
+                 "default_page_size": 50, "max_returned_rows": 2000, "allow_download": False,
+                 "facet_size": 30, "num_sql_threads": 4}
+
+
 def make_datasette(db_path: str | Path, *, blob_root: str | Path | None = None):
     """A configured Datasette instance (used by `serve`, the tests and the benchmark)."""
     from datasette.app import Datasette
@@ -528,9 +588,7 @@ def make_datasette(db_path: str | Path, *, blob_root: str | Path | None = None):
         files=[], immutables=[str(db_path)], metadata=metadata, inspect_data=_inspect_data(db_path),
         template_dir=str(HERE / "templates"),
         static_mounts=[("ogi-static", str(HERE / "static"))],
-        settings={"suggest_facets": False, "facet_time_limit_ms": 800, "sql_time_limit_ms": 5000,
-                  "default_page_size": 50, "max_returned_rows": 2000, "allow_download": False,
-                  "facet_size": 30, "num_sql_threads": 4},
+        settings=SITE_SETTINGS,
     )
 
 
@@ -548,8 +606,30 @@ def _inspect_data(db_path: Path) -> dict | None:
     return {db_path.stem: {"hash": fp, "size": db_path.stat().st_size, "file": str(db_path), "tables": tables}}
 
 
-def serve(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1") -> None:
-    """Prepare if needed, then serve the database read-only with Datasette. Blocks."""
+def collect_garbage_in_background(interval: float = 1.0) -> None:
+    """Move Python's cyclic garbage collection off the event loop, into a thread of its own.
+
+    Collecting a cursor of a connection that another SQL thread is using waits (GIL released) until that
+    thread's query ends, up to sql_time_limit_ms; Datasette's errors leave cursors in reference cycles, and
+    a collection runs in whichever thread allocates, mostly the event loop: one slow query then froze every
+    page for seconds. Objects alive at startup are frozen, so each collection only walks what came since."""
+    import gc
+    import threading
+
+    gc.disable()
+    gc.freeze()
+
+    def collect():
+        while True:
+            time.sleep(interval)
+            gc.collect()
+    threading.Thread(target=collect, name="gc", daemon=True).start()
+
+
+def serve(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1",
+          memory_mb: int = SERVE_MEMORY_MB) -> None:
+    """Prepare if needed, then serve the database read-only with Datasette, under a memory ceiling
+    of `memory_mb` (0: none). Blocks."""
     import uvicorn
 
     if needs_prepare(db_path):
@@ -558,7 +638,9 @@ def serve(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1") -> Non
         conn = sqlite3.connect(db_path)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.close()
+    limit_memory(memory_mb)  # after prepare, which may legitimately use a large cache
     ds = make_datasette(db_path)
+    collect_garbage_in_background()
     print(f"Serving {db_path} at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
 
@@ -572,8 +654,9 @@ if __name__ == "__main__":  # python -m harvester.publish DB [PORT] [HOST]
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--prepare-only", action="store_true")
     ap.add_argument("--force", action="store_true")
+    ap.add_argument("--memory-limit-mb", type=int, default=SERVE_MEMORY_MB)
     args = ap.parse_args()
     if args.prepare_only:
         print(prepare(args.db, force=args.force, verbose=True))
     else:
-        serve(args.db, port=args.port, host=args.host)
+        serve(args.db, port=args.port, host=args.host, memory_mb=args.memory_limit_mb)

@@ -28,8 +28,10 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 REDIRECT_MAX_TIMES = 8
 HTTPERROR_ALLOW_ALL = False
 
-# Our middlewares: loop-aware redirects, charset repair for GBK pages without a declaration.
+# Our middlewares: nothing off the portal (before robots.txt at 100), loop-aware redirects, charset
+# repair for GBK pages without a declaration.
 DOWNLOADER_MIDDLEWARES = {
+    "harvester.middlewares.OffsiteGuardMiddleware": 50,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "harvester.middlewares.LoopAwareRedirectMiddleware": 600,
     "harvester.middlewares.ChineseEncodingMiddleware": 950,

@@ -5,6 +5,8 @@
 - `/-/report/<id>`: one page per report, its three tables laid out as in the national format.
 - `/-/blob/<sha256>`: the stored original file, sandboxed (crawled HTML never runs on this origin).
 - report ids link to their report page wherever they appear.
+- every connection refuses huge values and fts3_tokenizer(), and one SQL thread in four runs visitors' own
+  SQL (`?sql=`, `?_where=`), so hostile queries never starve the normal pages.
 - the home page gets the coverage of the data (a query, not a hand-kept list).
 Crawled text is only ever rendered through Jinja's autoescape; nothing here marks crawled text safe.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qsl, quote, unquote
 
 from datasette import Response, hookimpl
 from datasette.database import QueryInterrupted
@@ -46,6 +48,40 @@ def report_url(datasette, report_id: str) -> str:
 def prepare_connection(conn):
     # trylast: run after Datasette's own sql_functions plugin, so our escape_fts wins.
     publish.register_functions(conn)
+    publish.harden_connection(conn)
+
+
+# Query parameters that carry SQL written by the visitor (Datasette runs it with the execute-sql permission).
+USER_SQL_PARAMS = {"sql", "_where"}
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    """Run visitor-written SQL on at most one SQL thread in four at once; refuse more with 429.
+
+    Each such query may hold an SQL thread (and a core) for sql_time_limit_ms, and Datasette serves every
+    page from the same threads: without this, a burst of slow queries queues every normal page behind them,
+    and on a small machine takes the CPU they need."""
+    limit = max(1, datasette.setting("num_sql_threads") // 4)
+
+    def wrap(app):
+        running = 0
+
+        async def gated(scope, receive, send):
+            nonlocal running
+            if scope["type"] != "http" or not USER_SQL_PARAMS.intersection(
+                    k for k, _ in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)):
+                return await app(scope, receive, send)
+            if running >= limit:
+                return await Response.text("too many SQL queries at once; try again in a few seconds", status=429,
+                                           headers={"Retry-After": "5"}).asgi_send(send)
+            running += 1  # one event loop: no lock needed
+            try:
+                await app(scope, receive, send)
+            finally:
+                running -= 1
+        return gated
+    return wrap
 
 
 @hookimpl

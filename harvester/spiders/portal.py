@@ -23,7 +23,7 @@ from harvester import browser, classify
 from harvester.db import now
 from harvester.families import Link, discover, rendered
 from harvester.items import Candidate, CrawlError, FetchedBody
-from harvester.middlewares import RedirectLoopError
+from harvester.middlewares import OffsiteRefused, RedirectLoopError
 
 REPORT_SECTIONS = re.compile(r"总体情况|主动公开政府信息情况|收到和处理政府信息公开申请|行政复议、行政诉讼|"
                              r"存在的主要问题|其他需要报告的事项")
@@ -462,6 +462,15 @@ class PortalSpider(scrapy.Spider):
         self.crawler.stats.set_value("ogi/lists", [
             {"url": url, "stated": v["stated"], "found": len(v["found"])} for url, v in self._lists.items()])
 
+    def may_redirect(self, request, from_url: str) -> bool:
+        """Whether a redirect from `from_url` to `request.url` obeys the rule `_follow` applies to links: the
+        same host or the portal's, or else a report file that a link with this text would be followed to."""
+        host = urlsplit(request.url).hostname
+        if host in self.allowed_hosts or host == urlsplit(from_url).hostname:
+            return True
+        return (request.meta.get("role") == "page" and not request.meta.get("twin") and classify.classify_link(
+            request.meta.get("link_text"), request.url, same_site=False).decision == classify.REPORT)
+
     @staticmethod
     def _is_report_not_list(response, links) -> bool:
         """A page reached through a report title that reads like a report (its section headings)
@@ -522,6 +531,8 @@ class PortalSpider(scrapy.Spider):
             kind, message = f"http_{status}", f"HTTP {status} for {request.url}"
         elif failure.check(RedirectLoopError):
             kind = "redirect_loop"
+        elif failure.check(OffsiteRefused):
+            kind = "offsite_refused"
         elif failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
             kind, message = "timeout", f"no answer within {self.settings.getint('DOWNLOAD_TIMEOUT')} s"
         elif failure.check(DNSLookupError):
