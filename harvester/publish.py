@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -239,6 +241,8 @@ def prepare(db_path: str | Path, *, force: bool = False, verbose: bool = False) 
             row = conn.execute("select fingerprint from site_build").fetchone()
             if row and row[0] == fp:
                 conn.close()
+                if not _snapshot_current(db_path):
+                    publish_snapshot(db_path)
                 return f"site already prepared ({db_path})"
         except sqlite3.Error:
             pass
@@ -414,8 +418,51 @@ def prepare(db_path: str | Path, *, force: bool = False, verbose: bool = False) 
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # immutable readers ignore the WAL: fold it in
     n = conn.execute("select count(*) from reports").fetchone()[0]
     conn.close()
+    publish_snapshot(db_path)
     log("done")
     return f"site prepared: {n} reports in {time.time() - t0:.1f}s ({db_path})"
+
+
+def snapshot_path(db_path: str | Path) -> Path:
+    """What the site serves: a copy of the prepared database, never the file a crawl writes."""
+    db_path = Path(db_path).resolve()
+    return db_path.parent / "published" / db_path.name
+
+
+def publish_snapshot(db_path: str | Path) -> Path:
+    """Copy the database as of now to published/<name>, replacing the old copy atomically. SQLite's
+    backup API reads one consistent snapshot even while a crawl writes (WAL), so the site never sees
+    a half-written file; a running `ogi serve` switches to the new copy by itself."""
+    target = snapshot_path(db_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    src = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
+    dst = sqlite3.connect(tmp)
+    try:
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode=DELETE")    # one self-contained file for immutable readers
+    finally:
+        dst.close()
+        src.close()
+    os.replace(tmp, target)
+    return target
+
+
+def _snapshot_current(db_path: str | Path) -> bool:
+    target = snapshot_path(db_path)
+    if not target.exists():
+        return False
+    fingerprints = []
+    for path in (target, Path(db_path).resolve()):
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                fingerprints.append(conn.execute("select fingerprint from site_build").fetchone()[0])
+            finally:
+                conn.close()
+        except (sqlite3.Error, TypeError):
+            return False
+    return fingerprints[0] == fingerprints[1]
 
 
 def _build_t3(conn: sqlite3.Connection, batch: int = 50_000) -> None:
@@ -566,7 +613,7 @@ SITE_SETTINGS = {"suggest_facets": False, "facet_time_limit_ms": 800, "sql_time_
                  "facet_size": 30, "num_sql_threads": 4}
 
 
-def make_datasette(db_path: str | Path, *, blob_root: str | Path | None = None):
+def make_datasette(db_path: str | Path, *, blob_root: str | Path | None = None, name: str | None = None):
     """A configured Datasette instance (used by `serve`, the tests and the benchmark)."""
     from datasette.app import Datasette
     from datasette.plugins import pm
@@ -574,7 +621,7 @@ def make_datasette(db_path: str | Path, *, blob_root: str | Path | None = None):
     from harvester import site_plugin
 
     db_path = Path(db_path).resolve()
-    name = db_path.stem
+    name = name or db_path.stem
     metadata = sm.build_metadata(name, blob_root=str(blob_root or data_dir_for(db_path)))
     if not pm.is_registered(site_plugin):
         pm.register(site_plugin, name="ogi_site")
@@ -606,6 +653,36 @@ def _inspect_data(db_path: Path) -> dict | None:
     return {db_path.stem: {"hash": fp, "size": db_path.stat().st_size, "file": str(db_path), "tables": tables}}
 
 
+def follow_snapshot(ds, served: Path, name: str, interval: float = 2.0) -> None:
+    """Switch the running site to each newly published copy: one assignment of Datasette's database
+    map, so a page is answered either from the old copy (still open) or the new one, never a mix."""
+    from datasette.database import Database
+
+    def stamp():
+        try:
+            st = served.stat()
+            return st.st_ino, st.st_mtime_ns
+        except OSError:
+            return None
+
+    def watch():
+        seen = stamp()
+        while True:
+            time.sleep(interval)
+            now = stamp()
+            if now is None or now == seen:
+                continue
+            seen = now
+            inspect = _inspect_data(served) or {}
+            db = Database(ds, path=str(served), is_mutable=False)
+            db.name = db.route = name
+            if inspect.get(served.stem):
+                ds.inspect_data = {**(ds.inspect_data or {}), name: inspect[served.stem]}
+                db.cached_hash, db.cached_size = inspect[served.stem]["hash"], inspect[served.stem]["size"]
+            ds.databases = {**ds.databases, name: db}
+    threading.Thread(target=watch, name="follow-snapshot", daemon=True).start()
+
+
 def collect_garbage_in_background(interval: float = 1.0) -> None:
     """Move Python's cyclic garbage collection off the event loop, into a thread of its own.
 
@@ -614,7 +691,6 @@ def collect_garbage_in_background(interval: float = 1.0) -> None:
     a collection runs in whichever thread allocates, mostly the event loop: one slow query then froze every
     page for seconds. Objects alive at startup are frozen, so each collection only walks what came since."""
     import gc
-    import threading
 
     gc.disable()
     gc.freeze()
@@ -632,14 +708,18 @@ def serve(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1",
     of `memory_mb` (0: none). Blocks."""
     import uvicorn
 
-    if needs_prepare(db_path):
-        print(prepare(db_path), flush=True)
-    else:  # immutable readers ignore the WAL: fold in anything written since the last prepare
-        conn = sqlite3.connect(db_path)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.close()
+    from harvester.db import DatabaseBusy, writer
+
+    try:  # a crawl that is writing will prepare and publish when it ends: serve the last copy meanwhile
+        with writer(db_path, wait=not snapshot_path(db_path).exists(), what="ogi serve (prepare)"):
+            print(prepare(db_path), flush=True)
+    except DatabaseBusy:
+        print(f"{db_path} is being written; serving the last published copy", flush=True)
     limit_memory(memory_mb)  # after prepare, which may legitimately use a large cache
-    ds = make_datasette(db_path)
+    served = snapshot_path(db_path)
+    name = Path(db_path).stem
+    ds = make_datasette(served, blob_root=data_dir_for(db_path), name=name)
+    follow_snapshot(ds, served, name)
     collect_garbage_in_background()
     print(f"Serving {db_path} at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning")

@@ -342,3 +342,51 @@ def test_redirects_off_the_portal_follow_the_link_rule():
     assert not spider.may_redirect(req("http://c.example/nb/", "list"), src)
     assert not spider.may_redirect(req("http://c.example/r.html", "page", OFF_TITLES["/r/2013.html"]), src)
     assert spider.may_redirect(req("http://c.example/r.pdf", "page", OFF_TITLES["/r/2013.pdf"] + ".pdf"), src)
+
+
+def test_the_site_serves_a_published_copy_while_a_crawl_writes(sample_registry, tmp_path):
+    """`ogi serve` while `ogi crawl` rewrites the same database: every page answers (no 500, no
+    'malformed'), and once the crawl has published, the site shows its reports without a restart."""
+    import urllib.request
+
+    from conftest import free_port, wait_http
+    rows = yaml.safe_load(sample_registry.read_text(encoding="utf-8"))["portals"]
+    first, rest = tmp_path / "first.yaml", tmp_path / "rest.yaml"
+    first.write_text(yaml.safe_dump({"portals": rows[:1]}, allow_unicode=True), encoding="utf-8")
+    rest.write_text(yaml.safe_dump({"portals": rows[1:]}, allow_unicode=True), encoding="utf-8")
+    db = tmp_path / "ogi.db"
+    run_ogi(*crawl_args(first, db))
+    before = sqlite3.connect(db).execute("select count(*) from reports").fetchone()[0]
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "harvester.cli", "serve", "--db", str(db), "--port", str(port)],
+                       cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_http(base + "/-/versions.json")
+        crawl = subprocess.Popen([sys.executable, "-m", "harvester.cli", *map(str, crawl_args(rest, db))], cwd=ROOT,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        statuses = []
+        while crawl.poll() is None:
+            for path in ("/ogi/reports.json?_size=5", "/ogi", "/ogi/cells.json?_size=1"):
+                try:
+                    with urllib.request.urlopen(base + path, timeout=10) as r:
+                        statuses.append(r.status)
+                except urllib.error.HTTPError as e:
+                    statuses.append(e.code)
+            time.sleep(0.2)
+        assert crawl.returncode in (0, 1)
+        assert statuses and set(statuses) == {200}, sorted(set(statuses))
+        after = sqlite3.connect(db).execute("select count(*) from reports").fetchone()[0]
+        assert after > before
+        deadline = time.monotonic() + 20
+        shown = None
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(base + "/ogi/reports.json?_size=0", timeout=10) as r:
+                shown = json.loads(r.read())["filtered_table_rows_count"]
+            if shown == after:
+                break
+            time.sleep(0.5)
+        assert shown == after       # fresh counts from the new copy, no restart
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
