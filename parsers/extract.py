@@ -310,11 +310,19 @@ def _read_html(data: bytes, media_type: str | None) -> Extracted:
     try:
         # plain etree elements: lxml.html's element classes cost a class lookup for every node
         # touched, and nothing here needs their methods
-        root = etree.fromstring(text, etree.HTMLParser())
+        parser = etree.HTMLParser(huge_tree=True)
+        root = etree.fromstring(text, parser)
         if root is None:
             raise ValueError("Document is empty")
+        too_deep = any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
     except Exception as exc:
         return Extracted(format="html", problems=[Problem("corrupt", f"unreadable HTML: {exc}")])
+    recovered = None
+    if too_deep:
+        # libxml2 stops building the tree past its depth limit and drops the rest of the page.
+        root = _deep_html_tree(text)
+        recovered = Problem("deep_markup", f"markup nested deeper than libxml2's limit ({MAX_HTML_DEPTH}); "
+                                           "read with a recovering parser, wrappers past the limit flattened")
 
     title, published = _html_meta(root)
     for el in root.xpath("//comment() | //processing-instruction()"):
@@ -337,11 +345,58 @@ def _read_html(data: bytes, media_type: str | None) -> Extracted:
                     published=published)
     if title and title.split()[0][:10] not in doc.text:
         doc.text = title + "\n" + doc.text
+    if recovered:
+        doc.problems.append(recovered)
     if not grids and _content_images(body) and _mentions_table_sections(doc.text):
         doc.images_only_tables = True
         doc.problems.append(Problem("tables_as_images", "the report's tables are published only as "
                                     "images; their cells are not read"))
     return doc
+
+
+MAX_HTML_DEPTH = 2048          # libxml2's depth limit with XML_PARSE_HUGE
+_FLATTEN_PAST = 200            # deeper than this, wrappers (div, span, font…) are hoisted away
+_KEEP_STRUCTURE = {"table", "thead", "tbody", "tfoot", "tr", "td", "th", "br", "p", "li"}
+
+
+def _deep_html_tree(text: str):
+    """The page through BeautifulSoup's html.parser (no depth limit), rebuilt as an lxml tree whose
+    depth is bounded: past _FLATTEN_PAST levels, wrapper elements give their children to the
+    nearest kept ancestor. Iterative, so no recursion limit either."""
+    from bs4 import BeautifulSoup, NavigableString, Tag
+    from bs4.element import Comment, ProcessingInstruction, Doctype
+    from lxml import etree
+
+    soup = BeautifulSoup(text, "html.parser")
+    root = etree.Element("html")
+    # (bs4 node, lxml parent, depth); children pushed in reverse so document order is kept
+    stack = [(child, root, 1) for child in reversed(list(soup.children))]
+    while stack:
+        node, parent, depth = stack.pop()
+        if isinstance(node, (Comment, ProcessingInstruction, Doctype)):
+            continue
+        if isinstance(node, NavigableString):   # text after the parent's last child so far
+            if len(parent):
+                parent[-1].tail = (parent[-1].tail or "") + str(node)
+            else:
+                parent.text = (parent.text or "") + str(node)
+            continue
+        if not isinstance(node, Tag):
+            continue
+        name = (node.name or "div").lower()
+        if name == "html":
+            target, next_depth = parent, depth
+        elif depth > _FLATTEN_PAST and name not in _KEEP_STRUCTURE:
+            target, next_depth = parent, depth            # hoist: children go to the parent
+        else:
+            try:
+                target = etree.SubElement(parent, name, {k: " ".join(v) if isinstance(v, list) else str(v)
+                                                         for k, v in node.attrs.items() if ":" not in k})
+            except ValueError:                            # a tag or attribute name lxml refuses
+                target = etree.SubElement(parent, "span")
+            next_depth = depth + 1
+        stack.extend((child, target, next_depth) for child in reversed(list(node.children)))
+    return root
 
 
 def _remove(el) -> None:

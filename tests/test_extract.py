@@ -320,3 +320,17 @@ def test_binary_without_its_signature_is_still_corrupt():
     assert sniff(noise, "x.pdf") == "pdf"
     assert [p.kind for p in extract(noise, "x.pdf").problems] == ["corrupt"] or \
         extract(noise, "x.pdf").problems[0].kind in {"corrupt", "truncated"}
+
+
+def test_markup_nested_past_libxml2s_limit_is_read_whole():
+    """3,000 nested <div>s around a report: lxml alone keeps 167 characters and no table; the
+    recovering parser (BeautifulSoup's html.parser) reads every cell, and says it had to."""
+    from parsers.api import parse_bytes
+    page = (SAMPLE_DOCS / "pingtan-zone-2023.html").read_text(encoding="utf-8")
+    start = page.index(">", page.index("<body")) + 1
+    end = page.rindex("</body>")
+    deep = page[:start] + "<div>" * 3000 + page[start:end] + "</div>" * 3000 + page[end:]
+    plain, nested = parse_bytes(page.encode(), filename="a.html"), parse_bytes(deep.encode(), filename="a.html")
+    assert nested["cells"] == plain["cells"] and len(nested["cells"]) == 200
+    assert nested["agency"] == plain["agency"] and nested["year"] == plain["year"]
+    assert [e["kind"] for e in nested["errors"]] == ["deep_markup"]
