@@ -31,7 +31,7 @@ from pathlib import Path
 
 from harvester import site_metadata as sm
 
-SITE_VERSION = "6"  # bump when the derived objects change shape
+SITE_VERSION = "7"  # bump when the derived objects change shape
 PLUGIN_NAME = "ogi-site"
 HERE = Path(__file__).resolve().parent
 
@@ -334,12 +334,18 @@ def prepare(db_path: str | Path, *, force: bool = False, verbose: bool = False) 
     conn.execute("CREATE INDEX idx_t3_row_label ON t3 (row_label)")
     log("t3 built")
 
-    # key figures per report
+    # key figures per report. Story-safe totals: a row whose 总计 is blank or 0 while its applicant
+    # columns are printed (Shanghai 2019 leaves 总计 empty on the result rows) takes the sum of those
+    # columns, and the report is marked `totals_derived`; a rate never rests on a blank total.
+    parts = " + ".join(f"coalesce(t.[{c}], 0)" for c in sm.T3_COLUMNS if c != "total")
+    row_total = f"(CASE WHEN coalesce(t.total, 0) = 0 AND ({parts}) > 0 THEN ({parts}) ELSE t.total END)"
+    derived = f"(coalesce(t.total, 0) = 0 AND ({parts}) > 0)"
+
     def tot(rows):
-        return " + ".join(f"coalesce(max(case when t.row = '{r}' then t.total end), 0)" for r in rows)
+        return " + ".join(f"coalesce(max(case when t.row = '{r}' then {row_total} end), 0)" for r in rows)
 
     def one(row):
-        return f"max(case when t.row = '{row}' then t.total end)"
+        return f"max(case when t.row = '{row}' then {row_total} end)"
 
     denied = [r for r in sm.result_rows("2021") if r.startswith("denied_")]
     unable = [r for r in sm.result_rows("2021") if r.startswith("unable_")]
@@ -362,7 +368,8 @@ def prepare(db_path: str | Path, *, force: bool = False, verbose: bool = False) 
             f.reconsideration_total, f.reconsideration_corrected,
             f.litigation_direct_total + f.litigation_after_total AS litigation_total,
             f.litigation_direct_corrected + f.litigation_after_corrected AS litigation_corrected,
-            r.n_checks_failed
+            r.n_checks_failed,
+            CASE WHEN count(t.row) > 0 THEN max({derived}) END AS totals_derived
         FROM reports r LEFT JOIN t3 t ON t.report_id = r.id LEFT JOIN t4 f ON f.report_id = r.id
         GROUP BY r.id""")
     conn.execute("CREATE UNIQUE INDEX idx_report_figures_report ON report_figures (report_id)")

@@ -132,6 +132,16 @@ def synthetic_reports(data_dir: Path) -> list[tuple]:
     add("syn-fixture-d-2020", "合成省大数据中心", 2020, "2019",
         {"5": ("五、存在的主要问题及改进情况", "数据开放和政务公开仍需加强。")}, cells=c19,
         region=("广东省", None, None), level="province")
+    # Shanghai 2019's layout: the result rows print their applicant columns and leave 总计 blank (read 0).
+    blank_totals = synthetic_cells("2019", rng)
+    from harvester import site_metadata as sm
+    for row in sm.result_rows("2019"):
+        blank_totals[f"t3.{row}.total"] = 0
+    blank_totals["t3.denied_state_secret.natural_person"] = 5
+    blank_totals["t3.granted.natural_person"] = max(1, blank_totals.get("t3.granted.natural_person", 0))
+    add("syn-fixture-f-2019", "合成市人民政府办公厅", 2019, "2019",
+        {"1": ("一、总体情况", "不予公开5件。")}, cells=blank_totals, region=("上海市", None, None),
+        level="province")
     add("syn-fixture-e-2022", "合成镇人民政府", 2022, "2021",
         {"1": ("一、总体情况", "表格以图片形式发布。")}, region=("山东省", "青岛市", "合成区"), level="township",
         kind="government", extra={"parse_status": "no_tables", "format": "png", "ocr": 1})

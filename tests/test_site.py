@@ -96,10 +96,15 @@ def test_wide_tables_match_cells(site):
         for (rid, n) in conn.execute("select t.report_id, count(*) from t3 t join reports r on r.id = t.report_id "
                                      "where r.template = ? group by t.report_id", [tpl]):
             assert n == n_rows, (rid, n)
-    # key figures: denied is the sum of the eight （三） rows
+    # key figures: denied is the sum of the eight （三） rows, each row's 总计 or, printed blank beside
+    # printed parts, the parts' sum
+    def row_total(rid, row):
+        total = cells.get((rid, f"t3.{row}.total"), 0)
+        parts = sum(cells.get((rid, f"t3.{row}.{c}"), 0) for c in sm.T3_COLUMNS if c != "total")
+        return parts if not total and parts else total
+
     for r in conn.execute("select * from report_figures where results_total is not null"):
-        denied = sum(cells.get((r["report_id"], f"t3.{row}.total"), 0)
-                     for row in sm.result_rows("2021") if row.startswith("denied_"))
+        denied = sum(row_total(r["report_id"], row) for row in sm.result_rows("2021") if row.startswith("denied_"))
         assert r["denied"] == denied
         assert r["requests_new"] == cells[(r["report_id"], "t3.new_received.total")]
     # labels come from the codebook
@@ -258,8 +263,28 @@ def test_canned_query_answers(site):
     total = conn.execute("select sum(value) from cells where cell_id = 't3.new_received.total'").fetchone()[0]
     conn.close()
     assert sum(values) == total
-    rates = _q(site, "refusal_rates", province="")
+    rates = _q(site, "refusal_rates", province="", include_failing="")
     assert rates and all(r["办理 handled"] is not None for r in rates)
+
+
+def test_figures_never_rest_on_a_blank_total(site):
+    """A 总计 printed blank beside printed parts (Shanghai 2019's result rows): the key figures use the
+    parts' sum and say so; the denial rate leaves such a report out (its identities fail) unless asked,
+    and then shows its real denials, never 0.0%."""
+    conn = sqlite3.connect(site["db"])
+    cells = dict(conn.execute("select cell_id, value from cells where report_id = 'syn-fixture-f-2019'").fetchall())
+    fig = dict(zip(*[[d[0] for d in conn.execute("select * from report_figures where report_id = "
+                                                  "'syn-fixture-f-2019'").description],
+                     conn.execute("select * from report_figures where report_id = 'syn-fixture-f-2019'").fetchone()]))
+    conn.close()
+    parts = [c for c in sm.T3_COLUMNS if c != "total"]
+    assert fig["granted"] == sum(cells.get(f"t3.granted.{c}", 0) for c in parts) > 0
+    assert fig["denied"] >= 5 and fig["totals_derived"] == 1
+    shown = _q(site, "refusal_rates", province="上海市", include_failing="1")
+    assert shown and shown[0]["不予公开 denied"] >= 5 and shown[0]["不予公开率% denied %"] > 0
+    assert shown[0]["总计求和 totals summed"] >= 1
+    strict = _q(site, "refusal_rates", province="上海市", include_failing="")
+    assert all(r["报告 reports"] < shown[0]["报告 reports"] for r in strict if r["年度 year"] == 2019)
     cov = _q(site, "coverage")
     assert sum(r["报告 reports"] for r in cov) == len(site["reports"])
 
