@@ -102,3 +102,22 @@ def test_json_post_api_with_body_pages():
     links = jsonapi.discover(r)
     assert [l.text for l in links if l.kind is None] == ["某部2023年政府信息公开工作年度报告", "某部2022年政府信息公开工作年度报告"]
     assert [json.loads(l.body)["page"] for l in links if l.kind == "api"] == [2, 3]
+
+
+def test_clickable_elements_carry_the_text_a_reader_sees():
+    """Lists whose rows are <li onclick>, javascript: links or data-url attributes, not <a href>:
+    each link gets the clicked element's text, so the classifier can judge it as a title."""
+    r = html("http://h/nb/index.html", """<ul>
+      <li onclick="window.location.href='/art/2024/1.html'">某某局2023年政府信息公开工作年度报告</li>
+      <li><a href="javascript:openDoc('/art/2024/2.html')" title="某某局2022年政府信息公开工作年度报告">某某局2022…</a></li>
+      <div class="item" data-url="/art/2024/3.html"><span>某某局2021年政府信息公开工作年度报告</span></div>
+      <li onclick="location.href='/art/2024/4.html'">2024年政务公开工作要点</li></ul>""")
+    found = {l.url: l.text for l in scripts.discover(r)}
+    assert found["http://h/art/2024/1.html"] == "某某局2023年政府信息公开工作年度报告"
+    assert found["http://h/art/2024/2.html"] == "某某局2022年政府信息公开工作年度报告"   # its title attribute
+    assert found["http://h/art/2024/3.html"] == "某某局2021年政府信息公开工作年度报告"
+    assert found["http://h/art/2024/4.html"] == "2024年政务公开工作要点"
+    from harvester import classify
+    verdicts = {u: classify.classify_link(t, u).decision for u, t in found.items()}
+    assert verdicts["http://h/art/2024/1.html"] == classify.REPORT
+    assert verdicts["http://h/art/2024/4.html"] == classify.REJECT
