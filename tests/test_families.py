@@ -121,3 +121,17 @@ def test_clickable_elements_carry_the_text_a_reader_sees():
     verdicts = {u: classify.classify_link(t, u).decision for u, t in found.items()}
     assert verdicts["http://h/art/2024/1.html"] == classify.REPORT
     assert verdicts["http://h/art/2024/4.html"] == classify.REJECT
+
+
+def test_a_link_that_says_only_view_takes_its_rows_title():
+    from harvester.families import static
+    r = html("http://h/nb/index.html", """<table>
+      <tr><td>某某局2023年政府信息公开工作年度报告</td><td>2024-01-20</td><td><a href="/art/1.html">查看</a></td></tr>
+      <tr><td>2024年政务公开工作要点</td><td>2024-03-01</td><td><a href="/art/2.html">详情</a></td></tr></table>
+      <ul><li><span>某某局2022年政府信息公开工作年度报告</span> <a href="/files/2.pdf">下载</a></li></ul>
+      <div class="more"><a href="/nb/list.html">更多</a></div>""")
+    found = {l.url: l.text for l in static.discover(r)}
+    assert found["http://h/art/1.html"].startswith("某某局2023年政府信息公开工作年度报告")
+    assert found["http://h/art/2.html"].startswith("2024年政务公开工作要点")
+    assert found["http://h/files/2.pdf"].startswith("某某局2022年政府信息公开工作年度报告")
+    assert found["http://h/nb/list.html"] == "更多"          # no row around it: left as it is

@@ -9,6 +9,27 @@ from scrapy.http import HtmlResponse
 from harvester.families import Link
 
 
+# Link words that say nothing of the document: the reader takes the title from the row instead.
+GENERIC_TEXT = re.compile(r"^(查看|详情|详细|查看详情|点击查看|点击进入|阅读全文|全文|更多|下载|点击下载|附件下载|浏览|"
+                          r"进入|打开|view|more|download|>>|»|)$", re.I)
+ROW_TAGS = {"li", "tr", "dd", "dt", "p"}
+MAX_ROW_TEXT = 200
+
+
+def _row_text(a) -> str:
+    """The text of the list row (li, tr, dd, p) holding a link, when it is short enough to be one
+    record's title and date, not a whole list."""
+    el = a.getparent()
+    for _ in range(4):
+        if el is None:
+            return ""
+        if el.tag in ROW_TAGS:
+            text = " ".join(el.text_content().split())
+            return text if len(text) <= MAX_ROW_TEXT else ""
+        el = el.getparent()
+    return ""
+
+
 def links_in_html(response, selector) -> list[Link]:
     """Every <a>/<area> with an href, its text (or its longer title attribute).
 
@@ -26,6 +47,8 @@ def links_in_html(response, selector) -> list[Link]:
         # Lists often truncate the text ("2023年政府信息公开…") and keep the full title attribute.
         if title and (len(title) > len(text) or not text):
             text = title
+        if a.tag == "a" and GENERIC_TEXT.match(text.strip()):
+            text = _row_text(a) or text
         try:
             url = response.urljoin(href)
         except ValueError:
