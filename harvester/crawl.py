@@ -102,6 +102,7 @@ def _run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=N
         portals = [p for p in portals if p["name"] in set(only)]
     settings = build_settings(db_path, overrides, log_level, distributed, redis_url)
     database = dbmod.open_db(db_path)
+    settings.set("OGI_PROGRESS_PORTALS", len(portals), priority="cmdline")
     process = CrawlerProcess(settings)
 
     resume_since = mark_killed_runs(database)

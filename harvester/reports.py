@@ -270,6 +270,7 @@ def _reparse_all(db_path, workers: int) -> str:
     import concurrent.futures as cf
 
     from harvester.parsing import WorkerPool, safe_parse_bytes
+    from harvester.progress import counter
     from harvester.store import BlobStore
 
     database = dbmod.open_db(db_path)
@@ -279,18 +280,23 @@ def _reparse_all(db_path, workers: int) -> str:
         "where u.kind in ('page', 'attachment') group by d.sha256"))
     parsed = 0
     pool = WorkerPool(workers)      # survives a worker dying; limits per document
-    try:
-        window: dict = {}           # a bounded number of bodies in flight: memory flat in corpus size
-        for r in rows:
-            future = pool.submit(safe_parse_bytes, store.get(r["sha256"]), r["url"].rsplit("/", 1)[-1],
-                                 r["media_type"])
-            window[future] = r
-            if len(window) >= 4 * max(1, workers):
-                parsed += _write_done(database, window, cf.FIRST_COMPLETED)
-        while window:
-            parsed += _write_done(database, window, cf.ALL_COMPLETED)
-    finally:
-        pool.shutdown(wait=False)
+    with counter(len(rows), "re-parsed") as tick:
+        try:
+            window: dict = {}       # a bounded number of bodies in flight: memory flat in corpus size
+            for r in rows:
+                future = pool.submit(safe_parse_bytes, store.get(r["sha256"]), r["url"].rsplit("/", 1)[-1],
+                                     r["media_type"])
+                window[future] = r
+                if len(window) >= 4 * max(1, workers):
+                    n = _write_done(database, window, cf.FIRST_COMPLETED)
+                    parsed += n
+                    tick(n)
+            while window:
+                n = _write_done(database, window, cf.ALL_COMPLETED)
+                parsed += n
+                tick(n)
+        finally:
+            pool.shutdown(wait=False)
     counts = rebuild(database)
     try:
         from harvester.publish import prepare

@@ -38,6 +38,10 @@ DOWNLOADER_MIDDLEWARES = {
     "harvester.incremental.IncrementalMiddleware": 960,   # nearest the downloader: a 304 becomes the stored 200
 }
 
+# A live board of every portal on a terminal, a line a minute otherwise (harvester.progress).
+EXTENSIONS = {"harvester.progress.CrawlProgress": 500}
+OGI_PROGRESS_INTERVAL = 1.0
+
 # Ordered: keep the bytes first, then parse, then write the records.
 ITEM_PIPELINES = {
     "harvester.pipelines.StoreBodyPipeline": 100,
