@@ -156,10 +156,11 @@ def parse(files, as_json, text, workers):
 @main.command()
 @click.option("--db", "db_path", default=DEFAULT_DB, type=click.Path(exists=True))
 @click.option("--workers", default=2, help="Parser worker processes.")
-def reparse(db_path, workers):
-    """Re-parse every stored body (no recrawl) and rebuild the derived tables."""
+@click.option("--stale", is_flag=True, help="Only bodies parsed by another parser version.")
+def reparse(db_path, workers, stale):
+    """Re-parse stored bodies (no recrawl); rewrite what changed and rebuild the derived tables."""
     from harvester.reports import reparse_all
-    click.echo(reparse_all(db_path, workers=workers))
+    click.echo(reparse_all(db_path, workers=workers, stale_only=stale))
 
 
 @main.command()

@@ -252,21 +252,39 @@ def _division_code(region: dict) -> str | None:
     return None
 
 
-def _write_done(database, window: dict, until) -> int:
+def _same_result(old: str | None, new: dict) -> bool:
+    """The parse gave what was stored, apart from the parser version that produced it."""
+    if not old:
+        return False
+    try:
+        before = json.loads(old)
+    except ValueError:
+        return False
+    strip = lambda r: {k: v for k, v in r.items() if k != "parser_version"}   # noqa: E731
+    return strip(before) == strip(json.loads(json.dumps(new, ensure_ascii=False)))
+
+
+def _write_done(database, window: dict, until, changed: list) -> int:
+    """Store finished parses; only a result that differs from the stored one is rewritten."""
     import concurrent.futures as cf
     done, _ = cf.wait(list(window), return_when=until)
     for future in done:
-        dbmod.write_parse(database, window.pop(future)["sha256"], future.result())
+        row, record = window.pop(future), future.result()
+        if _same_result(row.get("record"), record):
+            continue
+        dbmod.write_parse(database, row["sha256"], record)
+        changed.append(row["sha256"])
     return len(done)
 
 
-def reparse_all(db_path, workers: int = 2) -> str:
-    """Parse every stored report candidate again from its bytes, then rebuild. No network."""
+def reparse_all(db_path, workers: int = 2, stale_only: bool = False) -> str:
+    """Parse stored report candidates again from their bytes (all, or with stale_only those parsed by
+    another parser version), rewrite the parses whose result changed, rebuild if any did. No network."""
     with dbmod.writer(db_path, what="ogi reparse"):
-        return _reparse_all(db_path, workers)
+        return _reparse_all(db_path, workers, stale_only)
 
 
-def _reparse_all(db_path, workers: int) -> str:
+def _reparse_all(db_path, workers: int, stale_only: bool = False) -> str:
     import concurrent.futures as cf
 
     from harvester.parsing import WorkerPool, safe_parse_bytes
@@ -275,10 +293,15 @@ def _reparse_all(db_path, workers: int) -> str:
 
     database = dbmod.open_db(db_path)
     store = BlobStore(Path(db_path).parent)
+    from parsers.api import PARSER_VERSION
+
     rows = list(database.query(
-        "select distinct d.sha256, d.media_type, u.url from documents d join urls u on u.sha256 = d.sha256 "
+        "select d.sha256, d.media_type, min(u.url) as url, p.record, p.parser_version from documents d "
+        "join urls u on u.sha256 = d.sha256 left join parses p on p.sha256 = d.sha256 "
         "where u.kind in ('page', 'attachment') group by d.sha256"))
-    parsed = 0
+    if stale_only:
+        rows = [r for r in rows if r["parser_version"] != PARSER_VERSION]
+    parsed, changed = 0, []
     pool = WorkerPool(workers)      # survives a worker dying; limits per document
     with counter(len(rows), "re-parsed") as tick:
         try:
@@ -288,19 +311,19 @@ def _reparse_all(db_path, workers: int) -> str:
                                      r["media_type"])
                 window[future] = r
                 if len(window) >= 4 * max(1, workers):
-                    n = _write_done(database, window, cf.FIRST_COMPLETED)
+                    n = _write_done(database, window, cf.FIRST_COMPLETED, changed)
                     parsed += n
                     tick(n)
             while window:
-                n = _write_done(database, window, cf.ALL_COMPLETED)
+                n = _write_done(database, window, cf.ALL_COMPLETED, changed)
                 parsed += n
                 tick(n)
         finally:
             pool.shutdown(wait=False)
+    if not changed and database["reports"].count:
+        return f"re-parsed {parsed} documents; none changed, nothing rewritten (parser {PARSER_VERSION})"
     counts = rebuild(database)
-    try:
-        from harvester.publish import prepare
-        prepare(db_path)
-    except ImportError:
-        pass
-    return f"re-parsed {parsed} documents; {counts['reports']} reports, {counts['sightings']} sightings"
+    from harvester.publish import prepare
+    prepare(db_path)
+    return (f"re-parsed {parsed} documents; {len(changed)} changed and rewritten (parser {PARSER_VERSION}); "
+            f"{counts['reports']} reports, {counts['sightings']} sightings")

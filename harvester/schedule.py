@@ -137,6 +137,11 @@ def status(portals: list[dict], db_path: str | Path, now: dt.datetime) -> str:
                  "stated / lists stating a total)")
     lines.append("")
     lines.append(coverage_line(database))
+    versions = list(database.query(
+        "select p.parser_version v, count(distinct r.id) n from reports r join parses p on p.sha256 = r.canonical_sha256 "
+        "group by p.parser_version order by n desc"))
+    if versions:
+        lines.append("reports by parser version: " + ", ".join(f"{r['v'] or '?'}: {r['n']}" for r in versions))
     return "\n".join(lines)
 
 

@@ -43,3 +43,25 @@ def test_reparse_rebuilds_the_same_reports_from_stored_bytes(crawled, tmp_path):
     assert "re-parsed" in out
     after = {(r["agency"], r["year"]) for r in sqlite_utils.Database(db_path).query("select agency, year from reports")}
     assert after == before
+
+
+def test_reparse_rewrites_only_what_changed(crawled, tmp_path):
+    """An unchanged parser rewrites nothing; a parse recorded by an older parser version whose
+    result differs is found by --stale, rewritten, and the version shows in `ogi status`."""
+    import shutil
+    copy = tmp_path / "data"
+    shutil.copytree(crawled["db"].parent, copy)
+    db_path = copy / crawled["db"].name
+    db = sqlite_utils.Database(db_path)
+    assert "none changed" in run_ogi("reparse", "--db", db_path).stdout
+    sha = db.execute("select canonical_sha256 from reports limit 1").fetchone()[0]
+    db.execute("update parses set parser_version = 'old', record = json_set(record, '$.year', 1999) "
+               "where sha256 = ?", [sha])
+    db.conn.commit()
+    out = run_ogi("reparse", "--db", db_path, "--stale").stdout
+    assert "re-parsed 1 documents; 1 changed" in out
+    assert db.execute("select parser_version from parses where sha256 = ?", [sha]).fetchone()[0] != "old"
+    (copy / "none.yaml").write_text("portals: []\n", encoding="utf-8")
+    status = run_ogi("status", "--db", db_path, "--portals", copy / "none.yaml").stdout
+    from parsers.api import PARSER_VERSION
+    assert f"reports by parser version: {PARSER_VERSION}: " in status
