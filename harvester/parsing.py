@@ -110,7 +110,7 @@ class WorkerPool:
     def __init__(self, workers: int, memory_mb: int = DEFAULT_MEMORY_MB):
         self.workers = max(1, workers)
         self.memory_mb = memory_mb
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()    # submit replaces a broken pool while holding it
         self._pool = self._new(self.workers)
         self.rebuilt = 0
 

@@ -660,11 +660,45 @@ def _inspect_data(db_path: Path) -> dict | None:
     return {db_path.stem: {"hash": fp, "size": db_path.stat().st_size, "file": str(db_path), "tables": tables}}
 
 
+def _snapshot_database(ds, served: Path, name: str, generation: int):
+    """A Database for one published copy. Datasette keeps one connection per SQL thread keyed by the
+    database's name, so a new copy under the same name would be read through the old connections:
+    this one keys them by name and generation, and closes a thread's older ones on its first query."""
+    import asyncio
+
+    from datasette import database as dsdb
+
+    class SnapshotDatabase(dsdb.Database):
+        async def execute_fn(self, fn):
+            if self.ds.executor is None:
+                return await super().execute_fn(fn)
+            key = f"{self.name}@{generation}"
+
+            def in_thread():
+                conn = getattr(dsdb.connections, key, None)
+                if conn is None:
+                    for attr in [a for a in vars(dsdb.connections)
+                                 if a == self.name or (a.startswith(f"{self.name}@") and a != key)]:
+                        old = getattr(dsdb.connections, attr)
+                        delattr(dsdb.connections, attr)
+                        try:
+                            old.close()      # frees the replaced copy's disk space
+                        except sqlite3.Error:
+                            pass
+                    conn = self.connect()
+                    self.ds._prepare_connection(conn, self.name)
+                    setattr(dsdb.connections, key, conn)
+                return fn(conn)
+            return await asyncio.get_event_loop().run_in_executor(self.ds.executor, in_thread)
+
+    db = SnapshotDatabase(ds, path=str(served), is_mutable=False)
+    db.name = db.route = name
+    return db
+
+
 def follow_snapshot(ds, served: Path, name: str, interval: float = 2.0) -> None:
     """Switch the running site to each newly published copy: one assignment of Datasette's database
     map, so a page is answered either from the old copy (still open) or the new one, never a mix."""
-    from datasette.database import Database
-
     def stamp():
         try:
             st = served.stat()
@@ -673,16 +707,15 @@ def follow_snapshot(ds, served: Path, name: str, interval: float = 2.0) -> None:
             return None
 
     def watch():
-        seen = stamp()
+        seen, generation = stamp(), 0
         while True:
             time.sleep(interval)
             now = stamp()
             if now is None or now == seen:
                 continue
-            seen = now
+            seen, generation = now, generation + 1
             inspect = _inspect_data(served) or {}
-            db = Database(ds, path=str(served), is_mutable=False)
-            db.name = db.route = name
+            db = _snapshot_database(ds, served, name, generation)
             if inspect.get(served.stem):
                 ds.inspect_data = {**(ds.inspect_data or {}), name: inspect[served.stem]}
                 db.cached_hash, db.cached_size = inspect[served.stem]["hash"], inspect[served.stem]["size"]

@@ -381,12 +381,20 @@ def test_the_site_serves_a_published_copy_while_a_crawl_writes(sample_registry, 
         deadline = time.monotonic() + 20
         shown = None
         while time.monotonic() < deadline:
-            with urllib.request.urlopen(base + "/ogi/reports.json?_size=0", timeout=10) as r:
+            # A filtered count is computed by SQL on the served copy (a bare count comes from inspect data).
+            with urllib.request.urlopen(base + "/ogi/reports.json?_size=0&agency__not=zzz", timeout=10) as r:
                 shown = json.loads(r.read())["filtered_table_rows_count"]
             if shown == after:
                 break
             time.sleep(0.5)
         assert shown == after       # fresh counts from the new copy, no restart
+        # ...on every SQL thread: no thread keeps reading the replaced copy
+        counts = set()
+        for _ in range(24):
+            with urllib.request.urlopen(base + "/ogi.json?sql=select+count(*)+from+reports&_shape=array",
+                                        timeout=10) as r:
+                counts.add(json.loads(r.read())[0]["count(*)"])
+        assert counts == {after}
     finally:
         server.terminate()
         server.wait(timeout=10)
