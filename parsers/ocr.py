@@ -1,0 +1,610 @@
+"""OCR of image-only pages (scanned PDFs, JPG/PNG reports): text lines plus ruled tables cell by cell.
+
+One owner for OCR. A page is rendered (pdfium), its table rules are found as long dark runs in the
+image and painted white, every table row is cut at its vertical rules, and each cell is read on its
+own. Numbers are what the dataset publishes, so a number cell is read by two engines:
+
+- tesseract (chi_sim, then the English model restricted to digits for cells chi_sim takes for
+  characters), on all cells of a page stacked into one strip;
+- PP-OCR's recogniser through ``rapidocr-onnxruntime`` (models inside the wheel, no download), on
+  each cell trimmed to its ink, one text line at a time.
+
+A number is written only when the engines agree. When they disagree the cell is re-read (larger
+scale, bilevel) by both; a reading both engines then give wins. What is still doubtful is settled
+only by the table's own arithmetic (a row of seven applicant columns ends in its total, table 4's
+three blocks of five end in theirs) when exactly one choice of the candidate readings satisfies it;
+otherwise the cell is written as "?" (never a number) and the reason recorded as a Problem.
+Without rapidocr, tesseract's per-word confidence decides doubt instead of a second engine.
+
+`OGI_OCR_ENGINE` = ``tesseract`` forces the single-engine path (used to measure the two).
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor, TimeoutError
+from dataclasses import dataclass, field
+
+from parsers.document import Extracted, Problem
+
+OCR_MAX_PAGES = 20
+OCR_DPI = 200
+OCR_WORKERS = 2
+OCR_PAGE_TIMEOUT = 40
+OCR_BUDGET = 50                      # seconds for all pages: the scorer allows 60 per document
+TESS_SURE = 85                       # tesseract word confidence (0-100) trusted without a second engine
+RAPID_SURE = 0.90                    # rapidocr line score trusted for a label cell
+
+_CJK = r"\u3400-\u9fff"
+_CJK_SPACE = re.compile(rf"(?<=[{_CJK}，。、：；）（“”]) +(?=[{_CJK}，。、：；）（“”])")
+_NUM = re.compile(r"[-+]?(?:0|[1-9]\d*)(?:\.\d+)?(?:万元|万|元|件|条|个|项)?")   # no leading zeros: 060 is a misread
+_BLANKISH = re.compile(r"[\s。.,，、·:：;；'\"“”`_~|\-—]*")
+
+
+def tesseract_available() -> bool:
+    return shutil.which("tesseract") is not None
+
+
+_tesseract_available = tesseract_available
+
+
+# ---------------------------------------------------------------------------------------------
+# the second engine
+
+_RAPID_LOCK = threading.Lock()
+
+
+@functools.cache
+def _rapid():
+    """rapidocr's text recogniser, or None (not installed, or switched off)."""
+    if os.environ.get("OGI_OCR_ENGINE", "").strip().lower() == "tesseract":
+        return None
+    try:
+        from rapidocr_onnxruntime import RapidOCR
+        rec = RapidOCR().text_rec
+    except Exception:
+        return None
+    # the default pads every line to 320 pixels at height 48; cells are short, so pad to 96
+    # (the recogniser reads any width; this is three times faster on number cells)
+    rec.rec_image_shape = [3, 48, 96]
+    return rec
+
+
+def rapid_available() -> bool:
+    return _rapid() is not None
+
+
+def _trim(crop, thr: int = 160):
+    """The crop cut to its ink with a 2-pixel margin, or None when it has no ink."""
+    import numpy as np
+
+    ys, xs = np.nonzero(crop < thr)
+    if len(ys) == 0:
+        return None
+    return crop[max(0, ys.min() - 2):ys.max() + 3, max(0, xs.min() - 2):xs.max() + 3]
+
+
+def _ink_lines(crop, thr: int = 160) -> list:
+    """A cell's text lines (a wrapped label has several), each trimmed to its ink."""
+    import numpy as np
+
+    t = _trim(crop, thr)
+    if t is None:
+        return []
+    rows = (t < thr).sum(axis=1) > 0
+    runs = []
+    for i, f in enumerate(rows):
+        if f:
+            if runs and i - runs[-1][1] <= 2:
+                runs[-1][1] = i + 1
+            else:
+                runs.append([i, i + 1])
+    if not runs:
+        return []
+    tallest = max(b - a for a, b in runs)
+    # specks and the dots of a broken rule are not lines
+    runs = [(a, b) for a, b in runs if b - a >= max(4, tallest // 4)]
+    out = []
+    for a, b in runs:
+        ln = _trim(t[max(0, a - 1):b + 1], thr)
+        if ln is not None:
+            out.append(ln)
+    return out
+
+
+def _rapid_prepare(line):
+    import numpy as np
+
+    m = max(4, line.shape[0] // 3)
+    pad = np.pad(line, m, constant_values=255)
+    return np.repeat(pad[:, :, None], 3, axis=2)
+
+
+def _rapid_read(crops: list) -> list[tuple[str, float]] | None:
+    """(text, score) of each cell by rapidocr's recogniser, lines joined; None without the engine."""
+    rec = _rapid()
+    if rec is None:
+        return None
+    lines, owner = [], []
+    for i, cr in enumerate(crops):
+        for ln in _ink_lines(cr):
+            lines.append(_rapid_prepare(ln))
+            owner.append(i)
+    res: list[tuple[str, float]] = []
+    if lines:
+        with _RAPID_LOCK:
+            res, _ = rec(lines)
+    out: list[list] = [["", 1.0, 0] for _ in crops]
+    for i, (txt, score) in zip(owner, res):
+        out[i][0] += (txt or "").strip()
+        out[i][1] = min(out[i][1], float(score or 0.0))
+        out[i][2] += 1
+    return [(t, s if n else 0.0) for t, s, n in out]
+
+
+# ---------------------------------------------------------------------------------------------
+# rules and tesseract
+
+def _long_runs(mask, length: int):
+    """Pixels lying in a horizontal run of at least `length` True pixels (row-wise)."""
+    import numpy as np
+
+    width = mask.shape[1]
+    if width < length:
+        return np.zeros_like(mask)
+    c = np.pad(np.cumsum(mask, axis=1, dtype=np.int32), ((0, 0), (1, 0)))
+    starts = (c[:, length:] - c[:, :-length]) == length
+    s = np.pad(starts.astype(np.int32), ((0, 0), (length - 1, 0)))
+    cs = np.pad(np.cumsum(s, axis=1), ((0, 0), (1, 0)))
+    return (cs[:, 1:] - np.pad(cs, ((0, 0), (length, 0)))[:, 1:width + 1]) > 0
+
+
+def _runs_of(flags) -> list[tuple[int, int]]:
+    """[start, end) of each run of True in a 1-D sequence, runs closer than 4 joined."""
+    out: list[list[int]] = []
+    for i, f in enumerate(flags):
+        if f:
+            if out and i - out[-1][1] <= 3:
+                out[-1][1] = i + 1
+            else:
+                out.append([i, i + 1])
+    return [(a, b) for a, b in out]
+
+
+def _tesseract_words(path: str, psm: str = "6", digits: bool = False
+                     ) -> list[tuple[tuple, int, int, int, int, str, float]]:
+    """Words of one image as (line key, left, top, width, height, text, confidence) from
+    tesseract's TSV; with `digits`, the English model restricted to number characters."""
+    lang = ["-l", "eng", "-c", "tessedit_char_whitelist=0123456789.-+"] if digits else ["-l", "chi_sim"]
+    proc = subprocess.run(["tesseract", path, "stdout", *lang, "--psm", psm, "tsv"],
+                          capture_output=True, timeout=OCR_PAGE_TIMEOUT,
+                          env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+    words = []
+    for r in proc.stdout.decode("utf-8", "replace").splitlines()[1:]:
+        f = r.split("\t")
+        if len(f) < 12 or f[0] != "5" or not f[11].strip():
+            continue
+        try:
+            conf = float(f[10])
+        except ValueError:
+            conf = -1.0
+        words.append(((int(f[2]), int(f[3]), int(f[4])), int(f[6]), int(f[7]), int(f[8]),
+                      int(f[9]), f[11].strip(), conf))
+    return words
+
+
+def _join_words(words, tabs: bool = True) -> str:
+    """Words of one line, left to right; a wide gap becomes a TAB, CJK characters join tight."""
+    words = sorted(words, key=lambda w: w[1])
+    heights = sorted(w[4] for w in words)
+    h = heights[len(heights) // 2] or 10
+    s = words[0][5]
+    for prev, cur in zip(words, words[1:]):
+        gap = cur[1] - (prev[1] + prev[3])
+        if tabs and gap > 1.8 * h:
+            s += "\t"
+        elif gap > 0.45 * h and not (re.match(rf"[{_CJK}]", prev[5][-1]) and
+                                     re.match(rf"[{_CJK}]", cur[5][0])):
+            s += " "
+        s += cur[5]
+    return s
+
+
+def _read_cells(crops: list, path: str, digits: bool = False) -> dict[int, tuple[str, float]]:
+    """Stack cell images into one strip, read it in one tesseract call, map words back:
+    cell index -> (text, lowest word confidence)."""
+    import numpy as np
+    from PIL import Image
+
+    if not crops:
+        return {}
+    gap = 24
+    width = max(cr.shape[1] for cr in crops) + 2 * gap
+    height = sum(cr.shape[0] + gap for cr in crops) + gap
+    strip = np.full((height, width), 255, dtype=np.uint8)
+    slots = []
+    y = gap
+    for cr in crops:
+        strip[y:y + cr.shape[0], gap:gap + cr.shape[1]] = cr
+        slots.append((y, y + cr.shape[0]))
+        y += cr.shape[0] + gap
+    Image.fromarray(strip).save(path)
+    return _read_slots(_tesseract_words(path, digits=digits), slots, gap)
+
+
+def _read_slots(words, slots, gap: int) -> dict[int, tuple[str, float]]:
+    """Text of each stacked cell: words assigned by their vertical centre."""
+    by_slot: dict[int, list] = {}
+    for wd in words:
+        cy = wd[2] + wd[4] / 2
+        for i, (y0, y1) in enumerate(slots):
+            if y0 - gap / 2 <= cy < y1 + gap / 2:
+                by_slot.setdefault(i, []).append(wd)
+                break
+    out = {}
+    for i, ws in by_slot.items():
+        lines = [[wd for wd in ws if wd[0] == k] for k in dict.fromkeys(wd[0] for wd in ws)]
+        lines.sort(key=lambda ln: min(wd[2] for wd in ln))
+        conf = min((wd[6] if len(wd) > 6 else -1.0) for wd in ws)
+        out[i] = ("".join(_join_words(ln, tabs=False) for ln in lines), conf)
+    return out
+
+
+def _grid_rows(rules_h, rules_v) -> list[tuple[int, int, list[int]]]:
+    """Table rows found from the rules: (top, bottom, x of each vertical rule crossing the row)."""
+    h, w = rules_h.shape
+    lines = _runs_of(rules_h.sum(axis=1) > max(30, w // 25))
+    rows = []
+    for (a0, a1), (b0, b1) in zip(lines, lines[1:]):
+        top, bottom = a1, b0
+        if bottom - top < 12 or bottom - top > h // 3:
+            continue
+        band = rules_v[top + 2:bottom - 2, :]
+        if band.shape[0] == 0:
+            continue
+        xs = [(x0 + x1) // 2 for x0, x1 in _runs_of(band.mean(axis=0) > 0.45)]
+        if len(xs) >= 2:
+            rows.append((top, bottom, xs))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# deciding what a cell says
+
+def num_key(s: str | None) -> str | None:
+    """The number a reading states (full-width folded, spaces and thousands commas out), or None."""
+    if not s:
+        return None
+    t = re.sub(r"[\s,，]", "", unicodedata.normalize("NFKC", s))
+    return t if _NUM.fullmatch(t) else None
+
+
+def _blankish(s: str | None) -> bool:
+    return not s or bool(_BLANKISH.fullmatch(s))
+
+
+@dataclass
+class Cell:
+    row: int
+    col: int
+    crop: object
+    tess: str = ""
+    tess_conf: float = -1.0
+    digits: str = ""                 # tesseract, digits only
+    rapid: str | None = None         # None: engine unavailable
+    rapid_score: float = 0.0
+    text: str = ""                   # what is written
+    value: str | None = None         # the number written, if any
+    candidates: set = field(default_factory=set)
+    doubt: str = ""                  # why the cell is doubtful ("" = sure)
+    how: str = ""
+
+
+def _tess_key(c: Cell) -> str | None:
+    """Tesseract's number: chi_sim's reading, else the digits model's unless chi_sim read Chinese."""
+    if num_key(c.tess):
+        return num_key(c.tess)
+    if re.search(rf"[{_CJK}]{{2}}", c.tess or ""):
+        return None
+    return num_key(c.digits)
+
+
+def _cjk_count(s: str | None) -> int:
+    return len(re.findall(rf"[{_CJK}]", s or ""))
+
+
+def _decide(c: Cell) -> None:
+    tk = _tess_key(c)
+    rk = num_key(c.rapid)
+    if tk is not None and rk is None and num_key(c.tess) is None and _cjk_count(c.rapid) >= 2:
+        tk = None            # both engines see characters; the digits model sees digits in anything
+    if c.rapid is None:
+        # one engine: its confidence decides (tesseract's two models count as one engine)
+        if tk is None:
+            c.text, c.how = c.tess, "tesseract"
+            if num_key(c.tess) is None and re.fullmatch(r"[\d\s.,]+", c.tess or "") and c.tess.strip():
+                c.doubt, c.text = f"tesseract read {c.tess!r}", "?"
+            return
+        c.candidates = {tk}
+        sure = (c.tess_conf >= TESS_SURE and num_key(c.tess) == tk) or \
+               (num_key(c.tess) is not None and num_key(c.tess) == num_key(c.digits))
+        if sure:
+            c.value, c.text, c.how = tk, tk, f"tesseract conf {c.tess_conf:.0f}"
+        else:
+            c.doubt = f"tesseract read {tk} with confidence {c.tess_conf:.0f}"
+        return
+    if tk is None and rk is None:
+        # a text cell: the recogniser made for Chinese when it is sure of a line, else tesseract
+        if c.rapid and (c.rapid_score >= RAPID_SURE or _blankish(c.tess)):
+            c.text, c.how = c.rapid, f"rapidocr {c.rapid_score:.2f}"
+        else:
+            c.text, c.how = c.tess, "tesseract"
+        if re.fullmatch(r"[\d\s.,]+", c.rapid or "") and (c.rapid or "").strip() and not _blankish(c.rapid):
+            c.doubt, c.text = f"readings {c.tess!r} / {c.rapid!r} are no number", "?"
+        return
+    if tk is not None and tk == rk:
+        c.value, c.text, c.how = tk, tk, f"tesseract+rapidocr {c.rapid_score:.2f}"
+        return
+    c.candidates = {k for k in (tk, rk) if k is not None}
+    # one engine sees a number where the other sees only a dot or nothing (a thin 0 or 1)
+    if rk is None and tk is not None and _blankish(c.rapid) and c.tess_conf >= TESS_SURE:
+        c.value, c.text, c.how = tk, tk, f"tesseract conf {c.tess_conf:.0f}, rapidocr blank"
+        return
+    if tk is None and rk is not None and _blankish(c.tess) and _blankish(c.digits) and c.rapid_score >= 0.9:
+        c.value, c.text, c.how = rk, rk, f"rapidocr {c.rapid_score:.2f}, tesseract blank"
+        return
+    c.doubt = f"tesseract read {c.tess or c.digits!r}, rapidocr {c.rapid!r}"
+
+
+def _reread(cells: list[Cell], path: str) -> None:
+    """Doubtful number cells read again at twice the scale, bilevel, by both engines; a number
+    both engines then give (or one gives at both scales and the other once) is taken."""
+    import numpy as np
+
+    if not cells:
+        return
+    big = []
+    for c in cells:
+        t = _trim(c.crop)
+        if t is None:
+            t = c.crop
+        t = np.kron(t, np.ones((2, 2), dtype=np.uint8))
+        t = np.where(t < 170, 0, 255).astype(np.uint8)
+        big.append(np.pad(t, 16, constant_values=255))
+    tz = _read_cells(big, path + ".reread.png", digits=True)
+    rz = _rapid_read(big)
+    for i, c in enumerate(cells):
+        t2 = num_key(tz.get(i, ("", 0))[0])
+        r2 = num_key(rz[i][0]) if rz else None
+        t1, r1 = _tess_key(c), num_key(c.rapid)
+        c.candidates |= {k for k in (t2, r2) if k}
+        if rz is None:
+            if t1 and t2 == t1:
+                c.value, c.text, c.how, c.doubt = t2, t2, "tesseract at two scales", ""
+            continue
+        # a number three of the four readings give, both engines among them
+        votes = [k for k in (t1, r1, t2, r2) if k]
+        best = [k for k in set(votes) if votes.count(k) >= 3 and k in (t1, t2) and k in (r1, r2)]
+        if len(best) == 1:
+            k = best[0]
+            c.value, c.text, c.how, c.doubt = k, k, "re-read: three readings of four, both engines", ""
+        else:
+            c.doubt += f"; re-read: tesseract {t2}, rapidocr {r2}"
+
+
+def _resolve_by_totals(row_cells: list[Cell], problems: list[Problem], where: str) -> None:
+    """Doubtful cells of one table row settled by the row's arithmetic: seven value cells end in
+    their total (table 3), fifteen are three blocks of five ending in theirs (table 4). Only a
+    single consistent choice among the candidate readings is taken."""
+    import itertools
+
+    vals = [c for c in row_cells if c.value is not None or c.candidates or c.doubt]
+    # the value cells are the row's trailing run of cells that hold or may hold a number
+    trail = []
+    for c in reversed(row_cells):
+        if c.value is not None or c.candidates:
+            trail.append(c)
+        elif _blankish(c.text) and not c.doubt:
+            trail.append(c)          # a blank cell is 0
+        else:
+            break
+    trail.reverse()
+    doubtful = [c for c in trail if c.value is None and c.candidates]
+    if not doubtful or len(trail) not in (7, 15) or len(doubtful) > 4:
+        return
+    groups = [trail] if len(trail) == 7 else [trail[0:5], trail[5:10], trail[10:15]]
+
+    def number(c, pick):
+        k = pick.get(id(c), c.value)
+        if k is None:
+            return 0.0
+        return float(re.sub(r"[^\d.+-]", "", k) or 0)
+
+    fits = []
+    for combo in itertools.product(*(sorted(c.candidates) for c in doubtful)):
+        pick = {id(c): k for c, k in zip(doubtful, combo)}
+        if all(abs(sum(number(c, pick) for c in g[:-1]) - number(g[-1], pick)) < 1e-6 for g in groups):
+            fits.append(combo)
+    if len(fits) == 1:
+        for c, k in zip(doubtful, fits[0]):
+            c.value, c.text, c.how = k, k, "chosen by the row total among the readings"
+            problems.append(Problem("ocr_resolved", f"{where} column {c.col + 1}: readings "
+                                    f"{'/'.join(sorted(c.candidates))}; {k} fits the row total"))
+            c.doubt = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# one page
+
+def _ocr_page(path: str) -> tuple[str, list[Problem]]:
+    """OCR one page: ruled tables cell by cell (TAB-joined rows), the rest as lines.
+
+    Tesseract reads ruled tables badly (rules become '|', digits get swallowed, cells of one row
+    drift onto several lines). So rules are found as long dark runs and painted white; each table
+    row is cut at its vertical rules; blank cells are known blank from their pixels; the other
+    cells are read on their own (see the module docstring) and mapped back by position.
+    """
+    problems: list[Problem] = []
+    base = os.path.basename(path).split(".")[0]
+    page = f"page {int(base[1:])}" if re.fullmatch(r"p\d+", base) else "image"
+    try:
+        import numpy as np
+        from PIL import Image
+        im = np.asarray(Image.open(path).convert("L"))
+    except Exception:
+        words = _tesseract_words(path)
+        return "\n".join(_join_words([w for w in words if w[0] == k])
+                         for k in dict.fromkeys(w[0] for w in words)), problems
+    dark = im < 160
+    h, w = dark.shape
+    rules_h = _long_runs(dark, max(30, w // 25))
+    rules_v = _long_runs(dark.T, max(30, h // 50)).T
+    rules = rules_h | rules_v
+    rules = rules | np.roll(rules, 1, 0) | np.roll(rules, -1, 0) | np.roll(rules, 1, 1) | np.roll(rules, -1, 1)
+    clean = im.copy()
+    clean[rules] = 255
+    rows = _grid_rows(rules_h, rules_v)
+
+    # the page without its tables, read as ordinary lines
+    text_img = clean.copy()
+    for top, bottom, xs in rows:
+        text_img[max(0, top - 2):bottom + 2, max(0, xs[0] - 2):xs[-1] + 2] = 255
+    page_path = path + ".text.png"
+    Image.fromarray(text_img).save(page_path)
+    placed: list[tuple[int, str]] = []
+    words = _tesseract_words(page_path)
+    for key in dict.fromkeys(wd[0] for wd in words):
+        line = [wd for wd in words if wd[0] == key]
+        placed.append((min(wd[2] for wd in line), _join_words(line)))
+
+    cells: list[Cell] = []
+    for r, (top, bottom, xs) in enumerate(rows):
+        for c, (x0, x1) in enumerate(zip(xs, xs[1:])):
+            crop = clean[top + 3:bottom - 2, x0 + 3:x1 - 2]
+            if crop.size and (crop < 160).sum() >= 12:
+                cells.append(Cell(r, c, crop))
+    if cells:
+        read = _read_cells([c.crop for c in cells], path + ".cells.png")
+        for i, c in enumerate(cells):
+            c.tess, c.tess_conf = read.get(i, ("", -1.0))
+        # chi_sim takes a lone digit for a character (1 -> 村): cells that read as one or two
+        # characters, or without two CJK characters in a row, are read again as numbers only
+        unsure = [c for c in cells if num_key(c.tess) is None
+                  and (len(c.tess) <= 2 or not re.search(rf"[{_CJK}]{{2}}", c.tess))]
+        again = _read_cells([c.crop for c in unsure], path + ".digits.png", digits=True)
+        for j, c in enumerate(unsure):
+            txt = again.get(j, ("", -1.0))
+            if re.fullmatch(r"[-+]?\d[\d.]*", txt[0]):
+                c.digits = txt[0]
+                if c.tess_conf < 0 or not c.tess:
+                    c.tess_conf = txt[1]
+        rapid = _rapid_read([c.crop for c in cells])
+        for i, c in enumerate(cells):
+            if rapid is not None:
+                c.rapid, c.rapid_score = rapid[i]
+            _decide(c)
+        _reread([c for c in cells if c.doubt and c.candidates], path)
+        by_row: dict[int, list[Cell]] = {}
+        for c in cells:
+            by_row.setdefault(c.row, []).append(c)
+        for r, rc in by_row.items():
+            n = len(rows[r][2]) - 1
+            full = {c.col: c for c in rc}
+            row_cells = [full.get(j) or Cell(r, j, None) for j in range(n)]
+            _resolve_by_totals(row_cells, problems, f"{page} table row {r + 1}")
+        for c in cells:
+            if c.doubt and c.value is None:
+                c.text = "?"
+                problems.append(Problem("ocr_doubtful", f"{page} table row {c.row + 1} column "
+                                        f"{c.col + 1}: {c.doubt}; left unread"))
+    texts = {(c.row, c.col): c.text for c in cells}
+    for r, (top, bottom, xs) in enumerate(rows):
+        row = [texts.get((r, c), "").replace("\t", " ") for c in range(len(xs) - 1)]
+        if any(row):
+            placed.append((top, "\t".join(row)))
+    placed.sort(key=lambda p: p[0])
+    return "\n".join(t for _, t in placed), problems
+
+
+def _ocr_image_file(path: str) -> str:
+    return _ocr_page(path)[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# documents
+
+def ocr_files(paths: list[str]) -> tuple[str, list[Problem]]:
+    """OCR pages in parallel, in page order, within OCR_BUDGET seconds overall."""
+    problems = []
+    deadline = time.monotonic() + OCR_BUDGET
+    with ThreadPoolExecutor(max_workers=OCR_WORKERS) as pool:
+        futures = [pool.submit(_ocr_page, p) for p in paths]
+        texts = []
+        for i, f in enumerate(futures):
+            try:
+                text, more = f.result(timeout=max(0.1, deadline - time.monotonic()))
+                texts.append(text)
+                problems.extend(more)
+            except TimeoutError:
+                for g in futures[i:]:
+                    g.cancel()
+                problems.append(Problem("truncated", f"OCR stopped after {i} of {len(paths)} "
+                                        f"pages (time limit {OCR_BUDGET}s)"))
+                break
+            except Exception as exc:
+                problems.append(Problem("ocr_failed", f"page {i + 1}: {exc}"))
+                texts.append("")
+    return "\n".join(t for t in texts if t), problems
+
+
+def ocr_pdf(data: bytes, n_pages: int) -> Extracted:
+    """Render the first OCR_MAX_PAGES pages (pdfium, as pdfplumber does) and OCR them in parallel."""
+    if not tesseract_available():
+        return Extracted(format="pdf", ocr=True, problems=[Problem(
+            "ocr_unavailable", "the PDF has no text layer and tesseract is not installed")])
+    try:
+        import pypdfium2 as pdfium
+    except ImportError:
+        return Extracted(format="pdf", ocr=True, problems=[Problem(
+            "ocr_unavailable", "the PDF has no text layer and pypdfium2 is not installed")])
+    problems = []
+    last = min(n_pages, OCR_MAX_PAGES)
+    if n_pages > OCR_MAX_PAGES:
+        problems.append(Problem("truncated", f"OCR read only the first {OCR_MAX_PAGES} of "
+                                f"{n_pages} pages"))
+    with tempfile.TemporaryDirectory(prefix="ogi-ocr-") as tmp:
+        paths = []
+        try:
+            pdf = pdfium.PdfDocument(data)
+            for i in range(last):
+                path = os.path.join(tmp, f"p{i + 1:03d}.png")
+                pdf[i].render(scale=OCR_DPI / 72, grayscale=True).to_pil().save(path)
+                paths.append(path)
+            pdf.close()
+        except Exception as exc:
+            problems.append(Problem("ocr_failed", f"rendering the PDF for OCR failed: {exc}"))
+        text, more = ocr_files(paths)
+    return Extracted(format="pdf", text=clean_ocr(text), ocr=True, problems=problems + more)
+
+
+def clean_ocr(text: str) -> str:
+    return _CJK_SPACE.sub("", text)
+
+
+def read_image(data: bytes, media_type: str | None) -> Extracted:
+    if not tesseract_available():
+        return Extracted(format="image", ocr=True, problems=[Problem(
+            "ocr_unavailable", "tesseract is not installed; the image cannot be read")])
+    with tempfile.TemporaryDirectory(prefix="ogi-ocr-") as tmp:
+        path = os.path.join(tmp, "img")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        text, problems = ocr_files([path])
+    return Extracted(format="image", text=clean_ocr(text), ocr=True, problems=problems)
