@@ -160,10 +160,12 @@ def _long_runs(mask, length: int):
     if width < length:
         return np.zeros_like(mask)
     c = np.pad(np.cumsum(mask, axis=1, dtype=np.int32), ((0, 0), (1, 0)))
-    starts = (c[:, length:] - c[:, :-length]) == length
-    s = np.pad(starts.astype(np.int32), ((0, 0), (length - 1, 0)))
+    starts = (c[:, length:] - c[:, :-length]) == length          # a full run starts at i
+    s = np.pad(starts.astype(np.int32), ((0, 0), (0, length - 1)))   # index i = start i
     cs = np.pad(np.cumsum(s, axis=1), ((0, 0), (1, 0)))
-    return (cs[:, 1:] - np.pad(cs, ((0, 0), (length, 0)))[:, 1:width + 1]) > 0
+    # x is covered when a run starts in [x - length + 1, x]
+    lo = np.maximum(np.arange(width) - length + 1, 0)
+    return (cs[:, 1:] - cs[:, lo]) > 0
 
 
 def _runs_of(flags) -> list[tuple[int, int]]:
@@ -323,8 +325,9 @@ def _cjk_count(s: str | None) -> int:
 def _decide(c: Cell) -> None:
     tk = _tess_key(c)
     rk = num_key(c.rapid)
-    if tk is not None and rk is None and num_key(c.tess) is None and _cjk_count(c.rapid) >= 2:
-        tk = None            # both engines see characters; the digits model sees digits in anything
+    if tk is not None and rk is None and _cjk_count(c.rapid) >= 2 and (
+            num_key(c.tess) is None or c.rapid_score >= RAPID_SURE):
+        tk = None            # a line of characters the recogniser is sure of is no number cell
     if c.rapid is None:
         # one engine: its confidence decides (tesseract's two models count as one engine)
         if tk is None:
