@@ -168,6 +168,39 @@ def _long_runs(mask, length: int):
     return (cs[:, 1:] - cs[:, lo]) > 0
 
 
+def _run_length(mask):
+    """For each True pixel, the length of the row-wise run of True pixels it lies in (else 0)."""
+    import numpy as np
+
+    h, w = mask.shape
+    flat = np.concatenate([mask, np.zeros((h, 1), dtype=bool)], axis=1).ravel()
+    d = np.diff(np.concatenate([[0], flat.astype(np.int8), [0]]))
+    starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
+    out = np.zeros(flat.shape, dtype=np.int32)
+    if len(starts):
+        lengths = ends - starts
+        idx = np.zeros(flat.shape[0] + 1, dtype=np.int32)
+        np.add.at(idx, starts, lengths)
+        np.add.at(idx, ends, -lengths)
+        out = np.cumsum(idx)[:-1] * flat
+    return out.reshape(h, w + 1)[:, :w]
+
+
+def _rules(dark):
+    """Horizontal and vertical table rules: long thin dark runs. The strokes of large (title)
+    characters are as long as a short rule but thicker: a pixel of a vertical rule lies in a
+    horizontal dark run under 6 pixels (or a long one: where a horizontal rule crosses), and
+    the other way round."""
+    h, w = dark.shape
+    rules_h = _long_runs(dark, max(30, w // 25))
+    across = _run_length(dark.T).T
+    rules_h &= (across < 6) | (across > 40)
+    rules_v = _long_runs(dark.T, max(30, h // 50)).T
+    along = _run_length(dark)
+    rules_v &= (along < 6) | (along > 40)
+    return rules_h, rules_v
+
+
 def _runs_of(flags) -> list[tuple[int, int]]:
     """[start, end) of each run of True in a 1-D sequence, runs closer than 4 joined."""
     out: list[list[int]] = []
@@ -275,6 +308,36 @@ def _grid_rows(rules_h, rules_v) -> list[tuple[int, int, list[int]]]:
         if len(xs) >= 2:
             rows.append((top, bottom, xs))
     return rows
+
+
+def _skew_angle(im) -> float:
+    """The small rotation (degrees, within +-3) that makes the page's text lines and table rules
+    horizontal: the angle whose row profile of dark pixels is sharpest; 0 when under 0.15."""
+    import numpy as np
+    from PIL import Image
+
+    h, w = im.shape
+    f = max(1, min(h, w) // 500)
+    small = Image.fromarray(np.where(im < 160, 255, 0).astype(np.uint8)).reduce(f) if f > 1 else \
+        Image.fromarray(np.where(im < 160, 255, 0).astype(np.uint8))
+
+    def sharpness(a: float) -> float:
+        prof = np.asarray(small.rotate(a, resample=Image.BILINEAR), dtype=np.float32).sum(axis=1)
+        return float(np.square(np.diff(prof)).sum())
+
+    base = sharpness(0.0)
+    best, score = 0.0, base
+    for a in np.arange(-3.0, 3.01, 0.5):
+        s = sharpness(float(a))
+        if s > score:
+            best, score = float(a), s
+    for a in np.arange(best - 0.4, best + 0.41, 0.1):
+        s = sharpness(float(a))
+        if s > score:
+            best, score = float(a), s
+    if abs(best) < 0.15 or score < base * 1.05:
+        return 0.0
+    return round(best, 2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -438,8 +501,6 @@ def _resolve_by_totals(row_cells: list[Cell], problems: list[Problem], where: st
     if len(fits) == 1:
         for c, k in zip(doubtful, fits[0]):
             c.value, c.text, c.how = k, k, "chosen by the row total among the readings"
-            problems.append(Problem("ocr_resolved", f"{where} column {c.col + 1}: readings "
-                                    f"{'/'.join(sorted(c.candidates))}; {k} fits the row total"))
             c.doubt = ""
 
 
@@ -465,10 +526,12 @@ def _ocr_page(path: str) -> tuple[str, list[Problem]]:
         words = _tesseract_words(path)
         return "\n".join(_join_words([w for w in words if w[0] == k])
                          for k in dict.fromkeys(w[0] for w in words)), problems
+    angle = _skew_angle(im)
+    if angle:
+        im = np.asarray(Image.fromarray(im).rotate(angle, resample=Image.BICUBIC, fillcolor=255))
     dark = im < 160
     h, w = dark.shape
-    rules_h = _long_runs(dark, max(30, w // 25))
-    rules_v = _long_runs(dark.T, max(30, h // 50)).T
+    rules_h, rules_v = _rules(dark)
     rules = rules_h | rules_v
     rules = rules | np.roll(rules, 1, 0) | np.roll(rules, -1, 0) | np.roll(rules, 1, 1) | np.roll(rules, -1, 1)
     clean = im.copy()
