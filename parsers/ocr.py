@@ -604,6 +604,112 @@ def _ocr_image_file(path: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# row labels misread: placed by the codebook's fixed row order
+
+SNAP_COVER = 0.7          # share of a label's characters an OCR label must contain, in order
+SNAP_MARGIN = 0.15        # ... and by this much more than any other row that could stand there
+
+
+def _value_like(cell: str) -> bool:
+    from parsers import numbers
+
+    c = cell.strip()
+    return c in ("", "?") or num_key(c) is not None or numbers.is_blank(c)
+
+
+def _split_row(line: str):
+    """(label cells, value cells) of a TAB row whose trailing cells are values, or None."""
+    cells = line.split("\t")
+    j = len(cells)
+    while j > 0 and _value_like(cells[j - 1]):
+        j -= 1
+    values = cells[j:]
+    if j == 0 or not values or not any(num_key(v) is not None or v.strip() == "?" for v in values):
+        return None
+    return cells[:j], values
+
+
+@functools.cache
+def _slots(tid: str) -> tuple:
+    """(row id, normalised labels, number of value columns) of tables 2 and 3, in printed order."""
+    from parsers import codebook
+
+    t = codebook.template(tid)
+    out = []
+    for b in t.tables["t2"].blocks:
+        out += [(f"t2.{r.id}", r.labels, len(b.columns)) for r in b.rows]
+    t3 = t.tables["t3"]
+    out += [(f"t3.{r.id}", r.labels, len(t3.columns)) for r in t3.rows]
+    return tuple(out)
+
+
+def _cover(ocr_label: str, label: str) -> float:
+    import difflib
+
+    sm = difflib.SequenceMatcher(None, ocr_label, label, autojunk=False)
+    return sum(b.size for b in sm.get_matching_blocks()) / max(1, len(label))
+
+
+def snap_labels(text: str) -> tuple[str, list[Problem]]:
+    """A table row whose label OCR misread (一、本尔新收政府信息公开中请数量) is given the
+    codebook's label when the rows around it were read and fix where it stands: between the
+    nearest rows found by their own labels, it must fit one template row (the right number of
+    value cells, most of the label's characters in order) clearly better than any other."""
+    from parsers import codebook
+
+    lines = text.split("\n")
+    rows = []                                   # (line index, normalised label, n values)
+    for i, ln in enumerate(lines):
+        sp = _split_row(ln) if "\t" in ln else None
+        if sp:
+            lab = codebook.normalise_label("".join(sp[0]), strip_annotation=False, convert=False)
+            if lab:
+                rows.append((i, lab, len(sp[1])))
+    if not rows:
+        return text, []
+    best_tid, best_anchors = None, {}
+    for tid in ("2021", "2019"):
+        slots = _slots(tid)
+        anchors, last = {}, -1                  # row position -> slot index, increasing
+        for k, (_, lab, n) in enumerate(rows):
+            hits = [j for j, (_, labels, m) in enumerate(slots) if j > last and m == n
+                    and any(len(l) >= 2 and l in lab for l in labels)]
+            if hits:
+                # the longest label contained wins (予以公开 is inside no other row label)
+                j = max(hits, key=lambda j: (max(len(l) for l in slots[j][1] if l in lab), -j))
+                anchors[k], last = j, j
+        if len(anchors) > len(best_anchors):
+            best_tid, best_anchors = tid, anchors
+    if best_tid is None:
+        return text, []
+    slots = _slots(best_tid)
+    taken = set(best_anchors.values())
+    problems = []
+    for k, (i, lab, n) in enumerate(rows):
+        if k in best_anchors:
+            continue
+        lo = max((best_anchors[q] for q in best_anchors if q < k), default=-1)
+        hi = min((best_anchors[q] for q in best_anchors if q > k), default=len(slots))
+        if lo == -1 or hi == len(slots):
+            continue                             # only between rows read by their labels
+        scored = sorted(((max(_cover(lab, l) for l in slots[j][1]), j) for j in range(lo + 1, hi)
+                         if j not in taken and slots[j][2] == n), reverse=True)
+        if not scored or scored[0][0] < SNAP_COVER:
+            continue
+        if len(scored) > 1 and scored[0][0] - scored[1][0] < SNAP_MARGIN:
+            continue
+        j = scored[0][1]
+        canonical = codebook.normalise_label(slots[j][1][0], strip_annotation=False, convert=False)
+        label_cells, values = _split_row(lines[i])
+        lines[i] = "\t".join([slots[j][1][0], *values])
+        taken.add(j)
+        problems.append(Problem("ocr_label", f"row label read as {''.join(label_cells).strip()!r} "
+                                f"taken as {canonical!r} ({scored[0][0]:.2f} of its characters, "
+                                f"between the rows around it)"))
+    return "\n".join(lines), problems
+
+
+# ---------------------------------------------------------------------------------------------
 # documents
 
 def ocr_files(paths: list[str]) -> tuple[str, list[Problem]]:
@@ -657,7 +763,8 @@ def ocr_pdf(data: bytes, n_pages: int) -> Extracted:
         except Exception as exc:
             problems.append(Problem("ocr_failed", f"rendering the PDF for OCR failed: {exc}"))
         text, more = ocr_files(paths)
-    return Extracted(format="pdf", text=clean_ocr(text), ocr=True, problems=problems + more)
+    text, snapped = snap_labels(text)
+    return Extracted(format="pdf", text=clean_ocr(text), ocr=True, problems=problems + more + snapped)
 
 
 def clean_ocr(text: str) -> str:
@@ -673,4 +780,5 @@ def read_image(data: bytes, media_type: str | None) -> Extracted:
         with open(path, "wb") as fh:
             fh.write(data)
         text, problems = ocr_files([path])
-    return Extracted(format="image", text=clean_ocr(text), ocr=True, problems=problems)
+    text, snapped = snap_labels(text)
+    return Extracted(format="image", text=clean_ocr(text), ocr=True, problems=problems + snapped)

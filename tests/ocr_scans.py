@@ -62,8 +62,8 @@ def render_scan(pdf: bytes, v: Variant, pages: list[int] | None = None, seed: in
         images.append(im)
     doc.close()
     buf = io.BytesIO()
-    images[0].save(buf, "PDF", save_all=True, append_images=images[1:], resolution=float(v.dpi),
-                   quality=v.quality)
+    extra = {} if v.mode == "bilevel" else {"quality": v.quality}
+    images[0].save(buf, "PDF", save_all=True, append_images=images[1:], resolution=float(v.dpi), **extra)
     return buf.getvalue()
 
 

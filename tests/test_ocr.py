@@ -146,3 +146,39 @@ def test_doubtful_cells_never_become_numbers_in_the_text(tmp_path, monkeypatch):
     assert text.count("?") == 4
     assert all(p.kind == "ocr_doubtful" for p in problems) and len(problems) == 4
     assert real is not None
+
+
+T3_OCR = [
+    "信息内容\t本年制发件数\t本年废止件数\t现行有效件数",
+    "规章\t1\t0\t11",
+    "行政规范性文件\t8\t26\t66",
+    "行政事业性收费\t96171.6",
+    "寸」不不/\t白然人\t商业企业\t科研机构\t社会公益组织\t法律服务机构\t其他\t总计",
+    "一、本尔新收政府信息公开中请数量\t3001\t53\t0\t0\t61\t4\t3119",
+    "二、上年结转政府信息公开中请数量\t34\t0\t0\t0\t0\t0\t34",
+    "|一)子w人开\t1288\t21\t0\t0\t50\t3\t1362",
+    "\t(二)部分公开(区分处理的,只计这一情形,不计其他情形)\t447\t7\t0\t0\t0\t0\t454",
+    "\t\t1.属于国家秘密\t2\t0\t0\t0\t0\t0\t2",
+    "本\t\t2.其他法律行政法规苦止公开\t30\t1\t0\t0\t0\t0\t31",
+    "二度\t\t3.危及“三安全一稳定”\t5\t0\t0\t0\t0\t0\t5",
+]
+
+
+def test_misread_row_labels_are_placed_by_the_row_order():
+    text, problems = ocr.snap_labels("\n".join(T3_OCR))
+    lines = text.split("\n")
+    # between 行政事业性收费 and 二、上年结转: the only row that fits
+    assert lines[5] == "一、本年新收政府信息公开申请数量\t3001\t53\t0\t0\t61\t4\t3119"
+    # 二、上年结转... already contains no exact label (中请), but one character in sixteen
+    assert lines[6].startswith("二、上年结转政府信息公开申请数量\t34")
+    # too little of (一)予以公开 is left to say which row it is: kept as read
+    assert lines[7] == T3_OCR[7]
+    assert lines[10].startswith("2.其他法律行政法规禁止公开\t30")
+    assert all(p.kind == "ocr_label" for p in problems) and len(problems) == 3
+
+
+def test_no_label_snapping_outside_the_rows_read():
+    # a misread first row with no row found before it stays as read
+    lines = T3_OCR[4:7]
+    text, problems = ocr.snap_labels("\n".join(lines))
+    assert text.split("\n")[1] == lines[1] and problems == []
