@@ -385,6 +385,27 @@ def _cjk_count(s: str | None) -> int:
     return len(re.findall(rf"[{_CJK}]", s or ""))
 
 
+@functools.cache
+def _known_labels() -> tuple[str, ...]:
+    from parsers import extract
+    return tuple(sorted((l for l in extract._table_labels() if len(l) >= 4), key=len, reverse=True))
+
+
+def _tess_label_ok(c: Cell) -> bool:
+    """Tesseract read a text cell that holds a whole template label (and no digit beside the
+    label's own numbering): the second engine is not needed for it."""
+    from parsers import codebook
+
+    if _cjk_count(c.tess) < 4 or c.tess_conf < 60:
+        return False
+    t = codebook.normalise_label(c.tess, strip_annotation=False, convert=False)
+    hit = next((l for l in _known_labels() if l in t), None)
+    if hit is None:
+        return False
+    rest = t.replace(hit, "", 1)
+    return not re.search(r"\d", rest)
+
+
 def _decide(c: Cell) -> None:
     tk = _tess_key(c)
     rk = num_key(c.rapid)
@@ -571,10 +592,17 @@ def _ocr_page(path: str) -> tuple[str, list[Problem]]:
                 c.digits = txt[0]
                 if c.tess_conf < 0 or not c.tess:
                     c.tess_conf = txt[1]
-        rapid = _rapid_read([c.crop for c in cells])
-        for i, c in enumerate(cells):
-            if rapid is not None:
-                c.rapid, c.rapid_score = rapid[i]
+        # the second engine reads every cell that may hold a number, and the text cells in
+        # which tesseract found no label of the templates (reading every label costs 2x time)
+        second = [c for c in cells if not _tess_label_ok(c)]
+        rapid = _rapid_read([c.crop for c in second])
+        if rapid is not None:
+            for c, (txt, score) in zip(second, rapid):
+                c.rapid, c.rapid_score = txt, score
+            for c in cells:
+                if c.rapid is None:
+                    c.rapid, c.rapid_score = c.tess, 1.0
+        for c in cells:
             _decide(c)
         _reread([c for c in cells if c.doubt and c.candidates], path)
         by_row: dict[int, list[Cell]] = {}
@@ -629,6 +657,11 @@ def _split_row(line: str):
     return cells[:j], values
 
 
+def _fold_numbering(label: str) -> str:
+    """1、 1． and 1. number a row alike."""
+    return re.sub(r"(\d)\s*[、.．,，]", r"\1.", label)
+
+
 @functools.cache
 def _slots(tid: str) -> tuple:
     """(row id, normalised labels, number of value columns) of tables 2 and 3, in printed order."""
@@ -637,9 +670,9 @@ def _slots(tid: str) -> tuple:
     t = codebook.template(tid)
     out = []
     for b in t.tables["t2"].blocks:
-        out += [(f"t2.{r.id}", r.labels, len(b.columns)) for r in b.rows]
+        out += [(f"t2.{r.id}", tuple(map(_fold_numbering, r.labels)), len(b.columns)) for r in b.rows]
     t3 = t.tables["t3"]
-    out += [(f"t3.{r.id}", r.labels, len(t3.columns)) for r in t3.rows]
+    out += [(f"t3.{r.id}", tuple(map(_fold_numbering, r.labels)), len(t3.columns)) for r in t3.rows]
     return tuple(out)
 
 
@@ -662,7 +695,8 @@ def snap_labels(text: str) -> tuple[str, list[Problem]]:
     for i, ln in enumerate(lines):
         sp = _split_row(ln) if "\t" in ln else None
         if sp:
-            lab = codebook.normalise_label("".join(sp[0]), strip_annotation=False, convert=False)
+            lab = _fold_numbering(codebook.normalise_label("".join(sp[0]), strip_annotation=False,
+                                                           convert=False))
             if lab:
                 rows.append((i, lab, len(sp[1])))
     if not rows:
