@@ -13,7 +13,8 @@ A number is written only when the engines agree. When they disagree the cell is 
 scale, bilevel) by both; a reading both engines then give wins. What is still doubtful is settled
 only by the table's own arithmetic (a row of seven applicant columns ends in its total, table 4's
 three blocks of five end in theirs) when exactly one choice of the candidate readings satisfies it;
-otherwise the cell is written as "?" (never a number) and the reason recorded as a Problem.
+otherwise the row is written as UNREAD_ROW (never a number, and no partial row whose other
+values a table reader could shift) and the reason recorded as a Problem.
 Without rapidocr, tesseract's per-word confidence decides doubt instead of a second engine.
 
 `OGI_OCR_ENGINE` = ``tesseract`` forces the single-engine path (used to measure the two).
@@ -45,6 +46,7 @@ RAPID_SURE = 0.90                    # rapidocr line score trusted for a label c
 _CJK = r"\u3400-\u9fff"
 _CJK_SPACE = re.compile(rf"(?<=[{_CJK}，。、：；）（“”]) +(?=[{_CJK}，。、：；）（“”])")
 _NUM = re.compile(r"[-+]?(?:0|[1-9]\d*)(?:\.\d+)?(?:万元|万|元|件|条|个|项)?")   # no leading zeros: 060 is a misread
+UNREAD_ROW = "[ocr: table row left unread]"     # no TAB, digit or CJK: no reader takes it for a row
 _BLANKISH = re.compile(r"[\s。.,，、·:：;；'\"“”`_~|\-—]*")
 
 
@@ -572,6 +574,7 @@ def _ocr_page(path: str) -> tuple[str, list[Problem]]:
         placed.append((min(wd[2] for wd in line), _join_words(line)))
 
     cells: list[Cell] = []
+    doubtful_rows: set[int] = set()
     for r, (top, bottom, xs) in enumerate(rows):
         for c, (x0, x1) in enumerate(zip(xs, xs[1:])):
             crop = clean[top + 3:bottom - 2, x0 + 3:x1 - 2]
@@ -615,11 +618,16 @@ def _ocr_page(path: str) -> tuple[str, list[Problem]]:
             _resolve_by_totals(row_cells, problems, f"{page} table row {r + 1}")
         for c in cells:
             if c.doubt and c.value is None:
-                c.text = "?"
+                doubtful_rows.add(c.row)
                 problems.append(Problem("ocr_doubtful", f"{page} table row {c.row + 1} column "
-                                        f"{c.col + 1}: {c.doubt}; left unread"))
+                                        f"{c.col + 1}: {c.doubt}; the row is left unread"))
     texts = {(c.row, c.col): c.text for c in cells}
     for r, (top, bottom, xs) in enumerate(rows):
+        if r in doubtful_rows:
+            # the whole row goes: a lone unread cell would let the table reader shift the
+            # row's other values or split them as digits run together
+            placed.append((top, UNREAD_ROW))
+            continue
         row = [texts.get((r, c), "").replace("\t", " ") for c in range(len(xs) - 1)]
         if any(row):
             placed.append((top, "\t".join(row)))
