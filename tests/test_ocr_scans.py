@@ -27,9 +27,11 @@ pytestmark = [
 ]
 
 # variant -> cell accuracy floor (both engines), measured on the three table pages
+# measured 2026-12-07 (tesseract 5.3.0 chi_sim/eng, rapidocr-onnxruntime 1.4.4): 190/190, 162/190,
+# 190/190; 150-grey-skew1 and 300-grey were 190/190 too (not run here, for time)
 FLOORS = {
-    "200-bilevel": 0.96,
-    "100-grey": 0.80,
+    "200-bilevel": 1.0,
+    "100-grey": 0.85,
     "200-grey-skew-2-noise-jpeg30": 1.0,
 }
 
@@ -71,4 +73,4 @@ def test_tesseract_alone_never_writes_a_wrong_value(truth, monkeypatch):
     assert r["accuracy"] >= TESSERACT_FLOOR, f"{r['right']}/{r['cells']}"
 
 
-TESSERACT_FLOOR = 0.5
+TESSERACT_FLOOR = 0.81          # measured 154/190 with tesseract alone (190/190 with both engines)
