@@ -455,7 +455,7 @@ def _decide(c: Cell) -> None:
 
 def _reread(cells: list[Cell], path: str) -> None:
     """Doubtful number cells read again at twice the scale, bilevel, by both engines; a number
-    both engines then give (or one gives at both scales and the other once) is taken."""
+    three of the four readings give, both engines among them, is taken."""
     import numpy as np
 
     if not cells:
@@ -476,8 +476,9 @@ def _reread(cells: list[Cell], path: str) -> None:
         t1, r1 = _tess_key(c), num_key(c.rapid)
         c.candidates |= {k for k in (t2, r2) if k}
         if rz is None:
-            if t1 and t2 == t1:
-                c.value, c.text, c.how, c.doubt = t2, t2, "tesseract at two scales", ""
+            # one engine repeats its own misreadings (20 for 26 at both scales): no second
+            # opinion, so only the row's arithmetic may still settle the cell
+            c.doubt += f"; re-read: tesseract {t2}"
             continue
         # a number three of the four readings give, both engines among them
         votes = [k for k in (t1, r1, t2, r2) if k]
