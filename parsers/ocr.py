@@ -443,13 +443,8 @@ def _decide(c: Cell) -> None:
         c.value, c.text, c.how = tk, tk, f"tesseract+rapidocr {c.rapid_score:.2f}"
         return
     c.candidates = {k for k in (tk, rk) if k is not None}
-    # one engine sees a number where the other sees only a dot or nothing (a thin 0 or 1)
-    if rk is None and tk is not None and _blankish(c.rapid) and c.tess_conf >= TESS_SURE:
-        c.value, c.text, c.how = tk, tk, f"tesseract conf {c.tess_conf:.0f}, rapidocr blank"
-        return
-    if tk is None and rk is not None and _blankish(c.tess) and _blankish(c.digits) and c.rapid_score >= 0.9:
-        c.value, c.text, c.how = rk, rk, f"rapidocr {c.rapid_score:.2f}, tesseract blank"
-        return
+    # also when one engine sees a number and the other only a dot or nothing: a single
+    # engine's number is re-read and may still be settled by the row total, never taken alone
     c.doubt = f"tesseract read {c.tess or c.digits!r}, rapidocr {c.rapid!r}"
 
 
