@@ -738,6 +738,9 @@ def snap_labels(text: str) -> tuple[str, list[Problem]]:
         if len(scored) > 1 and scored[0][0] - scored[1][0] < SNAP_MARGIN:
             continue
         j = scored[0][1]
+        if len(lab) >= 6 and any(lab in l for l in slots[j][1]):
+            taken.add(j)
+            continue                             # a label cut short, not misread: left as read
         canonical = codebook.normalise_label(slots[j][1][0], strip_annotation=False, convert=False)
         label_cells, values = _split_row(lines[i])
         lines[i] = "\t".join([slots[j][1][0], *values])

@@ -178,6 +178,13 @@ def test_misread_row_labels_are_placed_by_the_row_order():
     assert all(p.kind == "ocr_label" for p in problems) and len(problems) == 3
 
 
+def test_a_label_cut_short_is_left_as_read():
+    lines = list(T3_OCR)
+    lines[11] = "二度\t\t3.危及“三安全一稳\t5\t0\t0\t0\t0\t0\t5"
+    text, problems = ocr.snap_labels("\n".join(lines))
+    assert text.split("\n")[11] == lines[11]
+
+
 def test_no_label_snapping_outside_the_rows_read():
     # a misread first row with no row found before it stays as read
     lines = T3_OCR[4:7]
