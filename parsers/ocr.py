@@ -375,6 +375,17 @@ class Cell:
     how: str = ""
 
 
+_LOOKALIKE = str.maketrans({"o": "0", "O": "0", "〇": "0", "l": "1", "I": "1"})
+
+
+def rapid_key(s: str | None) -> str | None:
+    """rapidocr's number: letters it gives for look-alike digits (o for 0) folded. Safe because a
+    number is written only when tesseract reads the same digits."""
+    if s and re.fullmatch(r"[\d.,oOlI〇\s]+", s):
+        return num_key(s.translate(_LOOKALIKE))
+    return num_key(s)
+
+
 def _tess_key(c: Cell) -> str | None:
     """Tesseract's number: chi_sim's reading, else the digits model's unless chi_sim read Chinese."""
     if num_key(c.tess):
@@ -411,7 +422,7 @@ def _tess_label_ok(c: Cell) -> bool:
 
 def _decide(c: Cell) -> None:
     tk = _tess_key(c)
-    rk = num_key(c.rapid)
+    rk = rapid_key(c.rapid)
     if tk is not None and rk is None and _cjk_count(c.rapid) >= 2 and (
             num_key(c.tess) is None or c.rapid_score >= RAPID_SURE):
         tk = None            # a line of characters the recogniser is sure of is no number cell
@@ -467,8 +478,8 @@ def _reread(cells: list[Cell], path: str) -> None:
     rz = _rapid_read(big)
     for i, c in enumerate(cells):
         t2 = num_key(tz.get(i, ("", 0))[0])
-        r2 = num_key(rz[i][0]) if rz else None
-        t1, r1 = _tess_key(c), num_key(c.rapid)
+        r2 = rapid_key(rz[i][0]) if rz else None
+        t1, r1 = _tess_key(c), rapid_key(c.rapid)
         c.candidates |= {k for k in (t2, r2) if k}
         if rz is None:
             # one engine repeats its own misreadings (20 for 26 at both scales): no second

@@ -190,3 +190,8 @@ def test_no_label_snapping_outside_the_rows_read():
     lines = T3_OCR[4:7]
     text, problems = ocr.snap_labels("\n".join(lines))
     assert text.split("\n")[1] == lines[1] and problems == []
+
+
+def test_rapidocr_letter_for_a_digit_agrees_with_tesseract_digit():
+    assert _cell(tess="0", tess_conf=90, rapid="o", rapid_score=0.8).value == "0"
+    assert _cell(tess="8", tess_conf=90, rapid="o", rapid_score=0.8).value is None
