@@ -387,9 +387,13 @@ def rapid_key(s: str | None) -> str | None:
 
 
 def _tess_key(c: Cell) -> str | None:
-    """Tesseract's number: chi_sim's reading, else the digits model's unless chi_sim read Chinese."""
+    """Tesseract's number: chi_sim's reading, else the digits model's unless chi_sim read Chinese.
+    With a second engine, '|' at a cell's edges is taken for what is left of a rule (821| -> 821):
+    a '|' that was a 1 makes the readings differ, and differing readings are never written."""
     if num_key(c.tess):
         return num_key(c.tess)
+    if c.rapid is not None and c.tess and num_key(c.tess.strip("| ")):
+        return num_key(c.tess.strip("| "))
     if re.search(rf"[{_CJK}]{{2}}", c.tess or ""):
         return None
     return num_key(c.digits)

@@ -195,3 +195,9 @@ def test_no_label_snapping_outside_the_rows_read():
 def test_rapidocr_letter_for_a_digit_agrees_with_tesseract_digit():
     assert _cell(tess="0", tess_conf=90, rapid="o", rapid_score=0.8).value == "0"
     assert _cell(tess="8", tess_conf=90, rapid="o", rapid_score=0.8).value is None
+
+
+def test_rule_remnant_at_a_cell_edge_only_with_a_second_engine():
+    assert _cell(tess="821|", tess_conf=80, rapid="821", rapid_score=1.0).value == "821"
+    assert _cell(tess="1|", tess_conf=80, rapid="11", rapid_score=1.0).value is None
+    assert _cell(tess="821|", tess_conf=95, rapid=None).value is None
