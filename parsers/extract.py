@@ -27,11 +27,7 @@ from parsers.normalise import normalise_cell, normalise_document, normalise_text
 
 MAX_UNZIPPED = 200 * 1024 * 1024     # a DOCX larger than this unzipped is refused (zip bombs)
 MAX_RATIO = 200                      # ... as is any member compressed more than this
-OCR_MAX_PAGES = 20
-OCR_DPI = 200
-OCR_WORKERS = 2
-OCR_PAGE_TIMEOUT = 40
-OCR_BUDGET = 50                      # seconds for all pages: the scorer allows 60 per document
+from parsers.ocr import OCR_BUDGET, OCR_DPI, OCR_MAX_PAGES, OCR_PAGE_TIMEOUT, OCR_WORKERS  # noqa: E402,F401
 CONVERT_TIMEOUT = 60
 PDF_MAX_PAGES = 300
 
@@ -973,245 +969,19 @@ def _join_wrapped_label_rows(grid: list[list[str]], owners: list[list]) -> list[
 
 
 # ---------------------------------------------------------------------------------------------
-# OCR
+# OCR (parsers.ocr owns it; the old names stay importable from here)
+
+from parsers.ocr import (_grid_rows, _join_words, _long_runs, _ocr_image_file,  # noqa: E402,F401
+                         _read_cells, _read_slots, _runs_of, _tesseract_words)
+
 
 def _tesseract_available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def _long_runs(mask, length: int):
-    """Pixels lying in a horizontal run of at least `length` True pixels (row-wise)."""
-    import numpy as np
-
-    width = mask.shape[1]
-    if width < length:
-        return np.zeros_like(mask)
-    c = np.pad(np.cumsum(mask, axis=1, dtype=np.int32), ((0, 0), (1, 0)))
-    starts = (c[:, length:] - c[:, :-length]) == length
-    s = np.pad(starts.astype(np.int32), ((0, 0), (length - 1, 0)))
-    cs = np.pad(np.cumsum(s, axis=1), ((0, 0), (1, 0)))
-    return (cs[:, 1:] - np.pad(cs, ((0, 0), (length, 0)))[:, 1:width + 1]) > 0
-
-
-def _runs_of(flags) -> list[tuple[int, int]]:
-    """[start, end) of each run of True in a 1-D sequence, runs closer than 4 joined."""
-    out: list[list[int]] = []
-    for i, f in enumerate(flags):
-        if f:
-            if out and i - out[-1][1] <= 3:
-                out[-1][1] = i + 1
-            else:
-                out.append([i, i + 1])
-    return [(a, b) for a, b in out]
-
-
-def _tesseract_words(path: str, psm: str = "6", digits: bool = False
-                     ) -> list[tuple[tuple, int, int, int, int, str]]:
-    """Words of one image as (line key, left, top, width, height, text) from tesseract's TSV;
-    with `digits`, the English model restricted to number characters."""
-    lang = ["-l", "eng", "-c", "tessedit_char_whitelist=0123456789.-+"] if digits else ["-l", "chi_sim"]
-    proc = subprocess.run(["tesseract", path, "stdout", *lang, "--psm", psm, "tsv"],
-                          capture_output=True, timeout=OCR_PAGE_TIMEOUT,
-                          env={**os.environ, "OMP_THREAD_LIMIT": "1"})
-    words = []
-    for r in proc.stdout.decode("utf-8", "replace").splitlines()[1:]:
-        f = r.split("\t")
-        if len(f) < 12 or f[0] != "5" or not f[11].strip():
-            continue
-        words.append(((int(f[2]), int(f[3]), int(f[4])), int(f[6]), int(f[7]), int(f[8]),
-                      int(f[9]), f[11].strip()))
-    return words
-
-
-def _join_words(words, tabs: bool = True) -> str:
-    """Words of one line, left to right; a wide gap becomes a TAB, CJK characters join tight."""
-    words = sorted(words, key=lambda w: w[1])
-    heights = sorted(w[4] for w in words)
-    h = heights[len(heights) // 2] or 10
-    s = words[0][5]
-    for prev, cur in zip(words, words[1:]):
-        gap = cur[1] - (prev[1] + prev[3])
-        if tabs and gap > 1.8 * h:
-            s += "\t"
-        elif gap > 0.45 * h and not (re.match(rf"[{_CJK}]", prev[5][-1]) and
-                                     re.match(rf"[{_CJK}]", cur[5][0])):
-            s += " "
-        s += cur[5]
-    return s
-
-
-def _read_cells(crops: list, path: str, digits: bool = False) -> dict[int, str]:
-    """Stack cell images into one strip, read it in one tesseract call, map words back."""
-    import numpy as np
-    from PIL import Image
-
-    gap = 24
-    width = max(cr.shape[1] for cr in crops) + 2 * gap
-    height = sum(cr.shape[0] + gap for cr in crops) + gap
-    strip = np.full((height, width), 255, dtype=np.uint8)
-    slots = []
-    y = gap
-    for cr in crops:
-        strip[y:y + cr.shape[0], gap:gap + cr.shape[1]] = cr
-        slots.append((y, y + cr.shape[0]))
-        y += cr.shape[0] + gap
-    Image.fromarray(strip).save(path)
-    return _read_slots(_tesseract_words(path, digits=digits), slots, gap)
-
-
-def _read_slots(words, slots, gap: int) -> dict[int, str]:
-    """Text of each stacked cell: words assigned by their vertical centre."""
-    by_slot: dict[int, list] = {}
-    for wd in words:
-        cy = wd[2] + wd[4] / 2
-        for i, (y0, y1) in enumerate(slots):
-            if y0 - gap / 2 <= cy < y1 + gap / 2:
-                by_slot.setdefault(i, []).append(wd)
-                break
-    out = {}
-    for i, ws in by_slot.items():
-        lines = [[wd for wd in ws if wd[0] == k] for k in dict.fromkeys(wd[0] for wd in ws)]
-        lines.sort(key=lambda ln: min(wd[2] for wd in ln))
-        out[i] = "".join(_join_words(ln, tabs=False) for ln in lines)
-    return out
-
-
-def _grid_rows(rules_h, rules_v) -> list[tuple[int, int, list[int]]]:
-    """Table rows found from the rules: (top, bottom, x of each vertical rule crossing the row)."""
-    h, w = rules_h.shape
-    lines = _runs_of(rules_h.sum(axis=1) > max(30, w // 25))
-    rows = []
-    for (a0, a1), (b0, b1) in zip(lines, lines[1:]):
-        top, bottom = a1, b0
-        if bottom - top < 12 or bottom - top > h // 3:
-            continue
-        band = rules_v[top + 2:bottom - 2, :]
-        if band.shape[0] == 0:
-            continue
-        xs = [(x0 + x1) // 2 for x0, x1 in _runs_of(band.mean(axis=0) > 0.45)]
-        if len(xs) >= 2:
-            rows.append((top, bottom, xs))
-    return rows
-
-
-def _ocr_image_file(path: str) -> str:
-    """OCR one page: ruled tables cell by cell (TAB-joined rows), the rest as lines.
-
-    Tesseract reads ruled tables badly (rules become '|', digits get swallowed, cells of one row
-    drift onto several lines). So rules are found as long dark runs and painted white; each table
-    row is cut at its vertical rules; blank cells are known blank from their pixels; the other
-    cells are stacked into one strip read in a single tesseract call and mapped back by position.
-    """
-    try:
-        import numpy as np
-        from PIL import Image
-        im = np.asarray(Image.open(path).convert("L"))
-    except Exception:
-        words = _tesseract_words(path)
-        return "\n".join(_join_words([w for w in words if w[0] == k])
-                         for k in dict.fromkeys(w[0] for w in words))
-    dark = im < 160
-    h, w = dark.shape
-    rules_h = _long_runs(dark, max(30, w // 25))
-    rules_v = _long_runs(dark.T, max(30, h // 50)).T
-    rules = rules_h | rules_v
-    rules = rules | np.roll(rules, 1, 0) | np.roll(rules, -1, 0) | np.roll(rules, 1, 1) | np.roll(rules, -1, 1)
-    clean = im.copy()
-    clean[rules] = 255
-    rows = _grid_rows(rules_h, rules_v)
-
-    # the page without its tables, read as ordinary lines
-    text_img = clean.copy()
-    for top, bottom, xs in rows:
-        text_img[max(0, top - 2):bottom + 2, max(0, xs[0] - 2):xs[-1] + 2] = 255
-    page_path = path + ".text.png"
-    Image.fromarray(text_img).save(page_path)
-    placed: list[tuple[int, str]] = []
-    words = _tesseract_words(page_path)
-    for key in dict.fromkeys(wd[0] for wd in words):
-        line = [wd for wd in words if wd[0] == key]
-        placed.append((min(wd[2] for wd in line), _join_words(line)))
-
-    # the table cells, stacked into one strip
-    cells = []            # (row index, column index, crop)
-    for r, (top, bottom, xs) in enumerate(rows):
-        for c, (x0, x1) in enumerate(zip(xs, xs[1:])):
-            crop = clean[top + 3:bottom - 2, x0 + 3:x1 - 2]
-            if crop.size and (crop < 160).sum() >= 12:
-                cells.append((r, c, crop))
-    texts: dict[tuple[int, int], str] = {}
-    if cells:
-        read = _read_cells([cr for _, _, cr in cells], path + ".cells.png")
-        # chi_sim takes a lone digit for a character (1 -> 村): cells that read as one or two
-        # characters, or without two CJK characters in a row, are read again as numbers only
-        unsure = [i for i, txt in read.items() if not _is_number(txt)
-                  and (len(txt) <= 2 or not re.search(rf"[{_CJK}]{{2}}", txt))]
-        unsure += [i for i in range(len(cells)) if i not in read]
-        if unsure:
-            again = _read_cells([cells[i][2] for i in unsure], path + ".digits.png", digits=True)
-            for j, i in enumerate(unsure):
-                if re.fullmatch(r"[-+]?\d[\d.]*", again.get(j, "")):
-                    read[i] = again[j]
-        for i, (r, c, _) in enumerate(cells):
-            texts[(r, c)] = read.get(i, "")
-    for r, (top, bottom, xs) in enumerate(rows):
-        row = [texts.get((r, c), "") for c in range(len(xs) - 1)]
-        if any(row):
-            placed.append((top, "\t".join(row)))
-    placed.sort(key=lambda p: p[0])
-    return "\n".join(t for _, t in placed)
-
-
-def _ocr_files(paths: list[str]) -> tuple[str, list[Problem]]:
-    """OCR pages in parallel, in page order, within OCR_BUDGET seconds overall."""
-    problems = []
-    deadline = time.monotonic() + OCR_BUDGET
-    with ThreadPoolExecutor(max_workers=OCR_WORKERS) as pool:
-        futures = [pool.submit(_ocr_image_file, p) for p in paths]
-        texts = []
-        for i, f in enumerate(futures):
-            try:
-                texts.append(f.result(timeout=max(0.1, deadline - time.monotonic())))
-            except TimeoutError:
-                for g in futures[i:]:
-                    g.cancel()
-                problems.append(Problem("truncated", f"OCR stopped after {i} of {len(paths)} "
-                                        f"pages (time limit {OCR_BUDGET}s)"))
-                break
-            except Exception as exc:
-                problems.append(Problem("ocr_failed", f"page {i + 1}: {exc}"))
-                texts.append("")
-    return "\n".join(t for t in texts if t), problems
-
-
 def _ocr_pdf(data: bytes, n_pages: int) -> Extracted:
-    """Render the first OCR_MAX_PAGES pages (pdfium, as pdfplumber does) and OCR them in parallel."""
-    if not _tesseract_available():
-        return Extracted(format="pdf", ocr=True, problems=[Problem(
-            "ocr_unavailable", "the PDF has no text layer and tesseract is not installed")])
-    try:
-        import pypdfium2 as pdfium
-    except ImportError:
-        return Extracted(format="pdf", ocr=True, problems=[Problem(
-            "ocr_unavailable", "the PDF has no text layer and pypdfium2 is not installed")])
-    problems = []
-    last = min(n_pages, OCR_MAX_PAGES)
-    if n_pages > OCR_MAX_PAGES:
-        problems.append(Problem("truncated", f"OCR read only the first {OCR_MAX_PAGES} of "
-                                f"{n_pages} pages"))
-    with tempfile.TemporaryDirectory(prefix="ogi-ocr-") as tmp:
-        paths = []
-        try:
-            pdf = pdfium.PdfDocument(data)
-            for i in range(last):
-                path = os.path.join(tmp, f"p{i + 1:03d}.png")
-                pdf[i].render(scale=OCR_DPI / 72, grayscale=True).to_pil().save(path)
-                paths.append(path)
-            pdf.close()
-        except Exception as exc:
-            problems.append(Problem("ocr_failed", f"rendering the PDF for OCR failed: {exc}"))
-        text, more = _ocr_files(paths)
-    return Extracted(format="pdf", text=_clean_ocr(text), ocr=True, problems=problems + more)
+    from parsers import ocr
+    return ocr.ocr_pdf(data, n_pages)
 
 
 def _clean_ocr(text: str) -> str:
@@ -1219,15 +989,8 @@ def _clean_ocr(text: str) -> str:
 
 
 def _read_image(data: bytes, media_type: str | None) -> Extracted:
-    if not _tesseract_available():
-        return Extracted(format="image", ocr=True, problems=[Problem(
-            "ocr_unavailable", "tesseract is not installed; the image cannot be read")])
-    with tempfile.TemporaryDirectory(prefix="ogi-ocr-") as tmp:
-        path = os.path.join(tmp, "img")
-        with open(path, "wb") as fh:
-            fh.write(data)
-        text, problems = _ocr_files([path])
-    return Extracted(format="image", text=_clean_ocr(text), ocr=True, problems=problems)
+    from parsers import ocr
+    return ocr.read_image(data, media_type)
 
 
 # ---------------------------------------------------------------------------------------------
