@@ -105,7 +105,8 @@ def _run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=N
     settings.set("OGI_PROGRESS_PORTALS", len(portals), priority="cmdline")
     process = CrawlerProcess(settings)
 
-    resume_since = mark_killed_runs(database)
+    resume_since = mark_killed_runs(database, {p["name"] for p in portals},
+                                    settings.getfloat("OGI_RESUME_MAX_HOURS"))
     jobs = []
     for portal in portals:
         custom = portal_settings(portal)
@@ -195,21 +196,25 @@ def _alive(pid: int | None) -> bool:
         return True
 
 
-def mark_killed_runs(database) -> dict[str, str]:
-    """Runs left 'running' by a process of this host that no longer exists were killed: mark them
-    (status 'killed', an errors row) and return, per portal, since when its stored bytes are this
-    crawl's own (the start of the earliest killed run after its last completed one)."""
+def mark_killed_runs(database, portals: set[str], max_hours: float = 24) -> dict[str, str]:
+    """Runs of these portals left 'running' by a process of this host that no longer exists were
+    killed: mark them (status 'killed', an errors row) and return, per portal, since when its stored
+    bytes are the interrupted work to resume (the start of the earliest such run). A run killed longer
+    ago than max_hours is marked but not resumed: its list pages are too old to stand for today's."""
+    import datetime as dt
     host = socket.gethostname()
     since: dict[str, str] = {}
+    oldest = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=max_hours)).isoformat()
     for run in database.query("select id, portal, started, pid, host from crawl_runs where status = 'running' "
                               "order by id"):
-        if run["host"] != host or _alive(run["pid"]) and run["pid"] != os.getpid():
+        if run["portal"] not in portals or run["host"] != host or _alive(run["pid"]) and run["pid"] != os.getpid():
             continue
         database["crawl_runs"].update(run["id"], {"status": "killed", "finished": dbmod.now()})
         database["errors"].insert({"run_id": run["id"], "portal": run["portal"], "url": None, "kind": "run_killed",
                                    "message": f"the crawl process (pid {run['pid']}) ended without finishing; "
                                               "the next run resumes from what it stored", "at": dbmod.now()})
-        since.setdefault(run["portal"], run["started"])
+        if (run["started"] or "") >= oldest:
+            since.setdefault(run["portal"], run["started"])
     return since
 
 

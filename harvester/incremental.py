@@ -25,6 +25,9 @@ from scrapy.responsetypes import responsetypes
 from harvester.store import BlobStore
 
 KNOWN_ROLES = {"page", "attachment"}
+# Only a URL whose bytes were fetched at that URL (the last hop of its redirects) is answered from
+# the store: an earlier hop answered with the final page's bytes would resolve its links wrongly.
+FINAL_HOP = "exists (select 1 from fetches f where f.url = u.url)"
 
 
 def _age_days(stamp: str | None) -> float | None:
@@ -61,9 +64,16 @@ class IncrementalMiddleware:
         return self.db.execute(
             "select u.sha256, u.status, u.etag, u.last_modified, u.validated_at, d.media_type "
             "from urls u join documents d on d.sha256 = u.sha256 "
-            "where u.url = ? and u.kind in ('page', 'attachment') and u.error is null", [url]).fetchone()
+            "where u.url = ? and u.kind in ('page', 'attachment') and u.error is null and " + FINAL_HOP,
+            [url]).fetchone()
 
     def process_request(self, request, spider=None):
+        # A redirect copies its request's meta and headers: validators of the URL that redirected
+        # must not be sent for (or vouch for the bytes of) the URL it redirected to.
+        request.meta.pop("ogi_known_sha256", None)
+        for name in (b"If-None-Match", b"If-Modified-Since"):
+            if name in request.headers:
+                del request.headers[name]
         if not self.enabled or request.method != "GET" or request.meta.get("playwright"):
             return None
         if self.resume_since:
@@ -91,7 +101,8 @@ class IncrementalMiddleware:
     def _stored_since(self, url: str):
         return self.db.execute(
             "select u.sha256, u.status, d.media_type from urls u join documents d on d.sha256 = u.sha256 "
-            "where u.url = ? and u.error is null and u.validated_at >= ?", [url, self.resume_since]).fetchone()
+            "where u.url = ? and u.error is null and u.validated_at >= ? and " + FINAL_HOP,
+            [url, self.resume_since]).fetchone()
 
     def process_response(self, request, response, spider=None):
         sha = request.meta.get("ogi_known_sha256")

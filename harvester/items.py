@@ -37,6 +37,7 @@ class CrawlError:
     kind: str                      # http_404, http_500, timeout, redirect_loop, dns, too_large, soft_404, ...
     message: str
     referrer: str | None = None
+    warning: bool = False          # the fetch itself succeeded (malformed_html): not the URL's error
 
 
 @dataclass

@@ -120,8 +120,9 @@ class StoreBodyPipeline(_Base):
         row = self.db.execute("select sha256 from urls where url = ?", [item.url]).fetchone()
         item.sha256 = row[0] if row else self.store.put(item.body)[0]
         validated = ", validated_at = ?" if item.how == "not_modified" else ""
-        self.db.execute(f"update urls set last_seen = ?, run_id = ?{validated} where url = ?",
-                        [stamp, self.spider.run_id, *([stamp] if validated else []), item.url])
+        for url in [*item.redirect_urls, item.url]:     # every hop that led here was seen again too
+            self.db.execute(f"update urls set last_seen = ?, run_id = ?{validated} where url = ?",
+                            [stamp, self.spider.run_id, *([stamp] if validated else []), url])
         self.db.execute("update documents set last_fetched = ? where sha256 = ?", [stamp, item.sha256])
         self.db.conn.commit()
         return item
@@ -162,6 +163,8 @@ class RecordPipeline(_Base):
         spider = self.spider
         if isinstance(item, CrawlError):
             record_error(self.db, spider.run_id, item.portal, item.url, item.kind, item.message)
+            if item.warning:
+                return item       # in `errors` only: the URL was fetched and kept as usual
             if self.db["urls"].count_where("url = ?", [item.url]) == 0:
                 self.db["urls"].insert({"url": item.url, "portal": item.portal, "kind": "error",
                                         "referrer": item.referrer, "first_seen": dbmod.now(),

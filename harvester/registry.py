@@ -18,10 +18,26 @@ class RegistryError(ValueError):
     pass
 
 
+def _cadence(value) -> str:
+    """daily | weekly | monthly | a positive number of days; anything else is the registry's error."""
+    text = str(value).strip().lower()
+    if text in ("daily", "weekly", "monthly"):
+        return text
+    try:
+        days = float(text)
+    except ValueError:
+        days = float("nan")
+    if not (days > 0 and days < 3660):     # also refuses nan and inf
+        raise RegistryError(f"cadence {value!r}: expected daily, weekly, monthly or a number of days")
+    return text
+
+
 def _coerce(name: str, value):
     kind = KNOWN_FIELDS.get(name)
     if kind is None or value is None or value == "":
         return value
+    if name == "cadence":
+        return _cadence(value)
     if kind is bool and isinstance(value, str):
         return value.strip().lower() in {"1", "true", "yes", "y"}
     if kind is list and isinstance(value, str):

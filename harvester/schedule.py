@@ -148,9 +148,12 @@ def status(portals: list[dict], db_path: str | Path, now: dt.datetime) -> str:
 def coverage_line(database) -> str:
     if not database["reports"].exists() or not database["reports"].count:
         return "coverage: no reports yet"
-    agencies, years, have = database.execute(
-        "select count(distinct agency), count(distinct year), count(*) from reports").fetchone()
-    y0, y1 = database.execute("select min(year), max(year) from reports").fetchone()
+    # Only attributed reports (agency and year known) count towards agencies × years.
+    agencies, have, y0, y1 = database.execute(
+        "select count(distinct agency), count(distinct agency || '|' || year), min(year), max(year) "
+        "from reports where agency is not null and year is not null").fetchone()
+    if not agencies:
+        return "coverage: no attributed reports yet"
     cells = agencies * (y1 - y0 + 1)
     return (f"coverage: {agencies} agencies × {y1 - y0 + 1} years ({y0}–{y1}): {have} with a report, "
             f"{cells - have} without ({have / cells:.0%} covered)")
@@ -173,13 +176,17 @@ def install(kind: str, portals_file: str, db_path: str, dest: str | None, print_
     line = f"{flock} -n {shlex.quote(lock + '.outer')} " + " ".join(shlex.quote(c) for c in command)
     workdir = str(Path.cwd())
     if kind == "cron":
-        entry = f"17 * * * * cd {shlex.quote(workdir)} && {line} >> {shlex.quote(str(Path(db_path).resolve()) + '.run-due.log')} 2>&1  # ogi-harvester"
+        tag = f"# ogi-harvester {Path(db_path).resolve()}"      # one line per database
+        entry = (f"17 * * * * cd {shlex.quote(workdir)} && {line} >> "
+                 f"{shlex.quote(str(Path(db_path).resolve()) + '.run-due.log')} 2>&1  {tag}")
         if print_only:
             return entry
         import subprocess
         current = subprocess.run(["crontab", "-l"], capture_output=True, text=True)
+        if current.returncode != 0 and "no crontab" not in (current.stderr or "").lower():
+            raise RuntimeError(f"crontab -l failed ({current.stderr.strip()}); nothing changed")
         existing = [ln for ln in (current.stdout if current.returncode == 0 else "").splitlines()
-                    if not ln.endswith("# ogi-harvester")]
+                    if not ln.endswith(tag)]
         subprocess.run(["crontab", "-"], input="\n".join([*existing, entry]) + "\n", text=True, check=True)
         return f"crontab line installed:\n{entry}"
     service = (f"[Unit]\nDescription=ogi-harvester: crawl the portals that are due\n\n[Service]\nType=oneshot\n"

@@ -82,6 +82,7 @@ OGI_MAX_RENDERS = 50                      # rendered list pages per portal and r
 OGI_MAX_BROWSER_CLICKS = 30               # clicks on one rendered list's own pager ("next", "more")
 OGI_MAX_CAPTURED_RESPONSES = 200          # script replies mined per rendered page
 OGI_INCREMENTAL = True                    # known report pages/attachments not re-downloaded (harvester.incremental)
+OGI_RESUME_MAX_HOURS = 24                 # a killed run younger than this is resumed from what it stored
 OGI_REVALIDATE_DAYS = 7                   # younger than this: answered from the store; older: conditional GET
 
 LOG_LEVEL = "INFO"

@@ -132,6 +132,9 @@ def sniff(data: bytes, filename: str | None = None, media_type: str | None = Non
     by_name = _format_from_name(filename, media_type)
     sample = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     textual = b"\x00" not in data[:8192]
+    # Word's single-file web page (.mht, often saved as .doc): MIME around an HTML part.
+    if textual and re.match(rb"(?:[\w-]+:[^\n]*\r?\n)*mime-version:", sample) and b"multipart/related" in sample:
+        return "mht"
     # Content over extension: a page saved as .doc/.pdf/.docx (portals do this) is still HTML.
     if textual and (sample.startswith((b"<!doctype html", b"<html", b"<?xml")) or re.search(
             rb"<(html|body|div|p|table|meta|head)[\s>]", data[:20000], re.I)):
@@ -352,6 +355,7 @@ def _read_html(data: bytes, media_type: str | None) -> Extracted:
 
 MAX_HTML_DEPTH = 2048          # libxml2's depth limit with XML_PARSE_HUGE
 _FLATTEN_PAST = 200            # deeper than this, wrappers (div, span, font…) are hoisted away
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _KEEP_STRUCTURE = {"table", "thead", "tbody", "tfoot", "tr", "td", "th", "br", "p", "li"}
 
 
@@ -372,10 +376,11 @@ def _deep_html_tree(text: str):
         if isinstance(node, (Comment, ProcessingInstruction, Doctype)):
             continue
         if isinstance(node, NavigableString):   # text after the parent's last child so far
+            piece = _XML_ILLEGAL.sub(" ", str(node))   # what libxml2 drops; lxml refuses it
             if len(parent):
-                parent[-1].tail = (parent[-1].tail or "") + str(node)
+                parent[-1].tail = (parent[-1].tail or "") + piece
             else:
-                parent.text = (parent.text or "") + str(node)
+                parent.text = (parent.text or "") + piece
             continue
         if not isinstance(node, Tag):
             continue
@@ -386,8 +391,9 @@ def _deep_html_tree(text: str):
             target, next_depth = parent, depth            # hoist: children go to the parent
         else:
             try:
-                target = etree.SubElement(parent, name, {k: " ".join(v) if isinstance(v, list) else str(v)
-                                                         for k, v in node.attrs.items() if ":" not in k})
+                target = etree.SubElement(parent, name, {
+                    k: _XML_ILLEGAL.sub(" ", " ".join(v) if isinstance(v, list) else str(v))
+                    for k, v in node.attrs.items() if ":" not in k})
             except ValueError:                            # a tag or attribute name lxml refuses
                 target = etree.SubElement(parent, "span")
             next_depth = depth + 1
@@ -1157,7 +1163,22 @@ def _read_converted(data: bytes, media_type: str | None, fmt: str) -> Extracted:
     return _read_docx(converted, None, fmt=fmt)
 
 
+def _read_mht(data: bytes, media_type: str | None) -> Extracted:
+    """The HTML part of a MIME single-file web page, its transfer encoding and charset undone."""
+    import email
+    from email import policy
+
+    message = email.message_from_bytes(data, policy=policy.default)
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            html = part.get_payload(decode=True) or b""
+            charset = part.get_content_charset()
+            return _read_html(html, f"text/html; charset={charset}" if charset else None)   # format: html
+    return Extracted(format="html", problems=[Problem("corrupt", "a MIME web archive without an HTML part")])
+
+
 _READERS = {
+    "mht": _read_mht,
     "html": _read_html,
     "txt": _read_txt,
     "pdf": _read_pdf,

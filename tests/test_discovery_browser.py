@@ -123,6 +123,9 @@ def make_pages(off_port: int) -> dict:
                                  (DOCS / "gen-qingdao-bigdata-2020.docx").read_bytes()),
         "/b/art/2014/1/5/art_6.html": ("text/html", LOOKALIKE.format(MORE_ROWS[3][0]).encode()),
         "/c/nb/index.html": ("text/html", SHORT_LIST.encode()),
+        "/e/nb/index.html": ("text/html", CRUMB_PAGE.encode()),
+        **{f"/e/art/{n}.html": ("text/html", LOOKALIKE.format(f"{2015 + n}年政务公开工作要点").encode())
+           for n in range(3)},
         **{f"/d/nb/index{'' if n == 0 else f'_{n}'}.html": ("text/html", numbered_page(n)) for n in range(5)},
         **{f"/d/art/{n}.html": ("text/html", LOOKALIKE.format(f"{2010 + n}年政务公开工作要点").encode())
            for n in range(5)},
@@ -134,6 +137,24 @@ SHORT_LIST = ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>年报</t
               '<li><a href="/b/art/2014/3/1/art_1.html">平潭县人民政府2013年政府信息公开工作年度报告</a></li>'
               '<li><a href="/b/art/2014/2/1/art_2.html">2014年政务公开工作要点</a></li></ul>'
               '<div class="page">共9条 <a href="/c/nb/index_1.html">下一页</a></div></body></html>')
+
+
+# A breadcrumb of <span>&gt;</span> before the pager, and a wrapper <div> whose only text is the
+# 下一页 of the <span onclick> inside it: the reader clicks the pager's own control.
+CRUMB_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>年报</title></head><body>
+<div class="crumb"><a href="/e/index.html">首页</a><span>&gt;</span><a href="/e/zwgk.html">政务公开</a><span>&gt;</span>年报</div>
+<ul id="list"><li><a href="/e/art/0.html">2015年政务公开工作要点</a></li></ul>
+<div class="pg"><div class="wrap"><span class="next" onclick="more()">下一页</span></div></div>
+<script>
+var page = 0;
+function more() {
+  page += 1;
+  if (page > 2) return;
+  var li = document.createElement('li');
+  li.innerHTML = '<a href="/e/art/' + page + '.html">' + (2015 + page) + '年政务公开工作要点</a>';
+  document.getElementById('list').appendChild(li);
+}
+</script></body></html>"""
 
 
 def numbered_page(n: int) -> bytes:
@@ -212,6 +233,7 @@ def browser_portals(tmp_path_factory):
         {"name": "platform-shell", "start_url": base + "/gov/xxgk/platform/ndbg.html"},
         {"name": "load-more", "start_url": base + "/b/nb/index.html"},
         {"name": "short-list", "start_url": base + "/c/nb/index.html"},
+        {"name": "crumb-pager", "start_url": base + "/e/nb/index.html", "render": True},
         {"name": "numbered-pager", "start_url": base + "/d/nb/index.html", "max_list_pages": 5}]},
         allow_unicode=True), encoding="utf-8")
     try:
@@ -266,3 +288,9 @@ def test_the_list_page_cap_counts_distinct_pages(browser_portals):
     walked = {r["url"] for r in db.query("select url from urls where portal = 'numbered-pager' and kind = 'list'")}
     assert walked == {base + f"/d/nb/index{'' if n == 0 else f'_{n}'}.html" for n in range(5)}
     assert not list(db.query("select * from errors where portal = 'numbered-pager' and kind like 'budget_%'"))
+
+
+def test_the_pager_is_clicked_not_the_breadcrumb_or_its_wrapper(browser_portals):
+    db = browser_portals["db"]
+    judged = {r["link_text"] for r in db.query("select link_text from candidates where portal = 'crumb-pager'")}
+    assert judged == {"2015年政务公开工作要点", "2016年政务公开工作要点", "2017年政务公开工作要点"}

@@ -334,3 +334,27 @@ def test_markup_nested_past_libxml2s_limit_is_read_whole():
     assert nested["cells"] == plain["cells"] and len(nested["cells"]) == 200
     assert nested["agency"] == plain["agency"] and nested["year"] == plain["year"]
     assert [e["kind"] for e in nested["errors"]] == ["deep_markup"]
+
+
+def test_word_single_file_web_page_saved_as_doc():
+    """MHT (MIME around quoted-printable HTML), as Word saves it and portals publish it as .doc."""
+    import quopri
+    from parsers.api import parse_bytes
+    page = (SAMPLE_DOCS / "pingtan-zone-2023.html").read_bytes()
+    mht = (b'MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary="----=_NextPart_01"\r\n\r\n'
+           b'------=_NextPart_01\r\nContent-Location: file:///C:/report.htm\r\n'
+           b'Content-Transfer-Encoding: quoted-printable\r\nContent-Type: text/html; charset="utf-8"\r\n\r\n'
+           + quopri.encodestring(page) + b'\r\n------=_NextPart_01--\r\n')
+    record = parse_bytes(mht, filename="report.doc")
+    plain = parse_bytes(page, filename="report.html")
+    assert record["format"] == "html" and record["cells"] == plain["cells"] and len(record["cells"]) == 200
+    assert record["agency"] == plain["agency"]
+
+
+def test_control_characters_in_deep_markup():
+    from parsers.api import parse_bytes
+    page = (SAMPLE_DOCS / "pingtan-zone-2023.html").read_text(encoding="utf-8")
+    start = page.index(">", page.index("<body")) + 1
+    deep = page[:start] + "<div>" * 2100 + "\x0b页眉\x0c" + page[start:]
+    record = parse_bytes(deep.encode(), filename="a.html")
+    assert len(record["cells"]) == 200

@@ -100,3 +100,12 @@ def test_schedule_install_writes_a_timer_under_flock(scheduled, tmp_path):
     cron = run_ogi("schedule", "install", "--kind", "cron", "--print", "--portals", scheduled["registry"],
                    "--db", scheduled["db"]).stdout
     assert cron.startswith("17 * * * * ") and "flock -n" in cron and "# ogi-harvester" in cron
+
+
+def test_a_cadence_typo_is_the_registrys_error(tmp_path):
+    from harvester.registry import RegistryError, load_portals
+    bad = tmp_path / "p.yaml"
+    for value in ("biweekly", "nan", "0", "-3"):
+        bad.write_text(yaml.safe_dump({"portals": [{"name": "a", "start_url": "http://127.0.0.1/", "cadence": value}]}))
+        with pytest.raises(RegistryError, match="cadence"):
+            load_portals(bad)

@@ -29,7 +29,12 @@ def _strip_tags(text: str) -> str:
     return re.sub(r"<[^>]+>", "", text or "").strip()
 
 
-def _walk(node, found: list):
+MAX_JSON_DEPTH = 40        # list data is never deeper; a nesting bomb is not walked to the end
+
+
+def _walk(node, found: list, depth: int = 0):
+    if depth > MAX_JSON_DEPTH:
+        return
     if isinstance(node, dict):
         lower = {str(k).lower(): v for k, v in node.items()}
         url = next((lower[k] for k in URL_KEYS if isinstance(lower.get(k), str) and lower[k].strip()), None)
@@ -38,10 +43,10 @@ def _walk(node, found: list):
             found.append((url, _strip_tags(title)))
         for value in node.values():
             if isinstance(value, (dict, list)):
-                _walk(value, found)
+                _walk(value, found, depth + 1)
     elif isinstance(node, list):
         for value in node:
-            _walk(value, found)
+            _walk(value, found, depth + 1)
 
 
 def _keys(node) -> set[str]:
@@ -81,7 +86,7 @@ def _with_page(url: str, param: str, value: int) -> str:
 def json_links(response) -> list[Link]:
     try:
         data = json.loads(response.text)
-    except ValueError:
+    except (ValueError, RecursionError):   # nesting bombs too
         return []
     found: list = []
     _walk(data, found)

@@ -26,24 +26,45 @@ MAX_CAPTURED_BYTES = 4 * 1024 * 1024
 
 # A "next page" control of the page's own pager, as a reader sees it. Clicked in the browser when
 # its reader would click it: buttons with no href, onclick handlers, data-page, "load more".
+MAX_NEXT_CANDIDATES = 3                 # controls tried before a list is taken as ended
 NEXT_CONTROL_JS = r"""
-() => {
-  const next = /^\s*(下一页|下页|下一頁|下頁|后页|後頁|下一页>|下一页»|加载更多|點擊加載更多|点击加载更多|查看更多|显示更多|更多信息|>|›|»|>>)\s*$/;
-  const els = Array.from(document.querySelectorAll('a,button,span,li,div,input[type=button],em,i'));
-  for (const el of els) {
-    const text = ((el.innerText || el.value || '') + '').trim();
-    if (!next.test(text) || el.querySelector('a,button')) continue;
+(n) => {
+  // The page's own "next" control as a reader finds it: words before arrows, the innermost element
+  // carrying the text (not its wrapper), never inside a breadcrumb or menu. `n` picks the n-th
+  // candidate, so the caller can try the next one when a click changed nothing.
+  const words = /^\s*(下一页|下页|下一頁|下頁|后页|後頁|下一页>|下一页»|加载更多|點擊加載更多|点击加载更多|查看更多|显示更多|更多信息)\s*$/;
+  const arrows = /^\s*(>|›|»|>>)\s*$/;
+  const chrome = /crumb|nav|menu|location|position|path|weizhi|dqwz|top|header|footer/i;
+  const textOf = el => ((el.innerText || el.value || '') + '').trim();
+  const inChrome = el => {
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      if (chrome.test(((p.className || '') + ' ' + (p.id || '')) + '')) return true;
+    }
+    return false;
+  };
+  const usable = el => {
     const cls = ((el.className || '') + ' ' + ((el.parentElement && el.parentElement.className) || '')) + '';
-    if (/disabled|disable\b/i.test(cls) || el.disabled || el.getAttribute('aria-disabled') === 'true') continue;
+    if (/disabled|disable\b/i.test(cls) || el.disabled || el.getAttribute('aria-disabled') === 'true') return false;
     const style = window.getComputedStyle(el);
-    if (style.display === 'none' || style.visibility === 'hidden') continue;
+    if (style.display === 'none' || style.visibility === 'hidden') return false;
     const href = (el.getAttribute && el.getAttribute('href')) || '';
     // A real link is followed over HTTP by the static reading; only script controls are clicked.
-    if (href && !href.startsWith('javascript') && href !== '#' ) continue;
-    el.click();
-    return text;
+    return !(href && !href.startsWith('javascript') && href !== '#');
+  };
+  const all = Array.from(document.querySelectorAll('a,button,span,li,div,input[type=button],em,i,b,font'));
+  const candidates = [];
+  for (const pattern of [words, arrows]) {
+    for (const el of all) {
+      if (!pattern.test(textOf(el))) continue;
+      // innermost: a wrapper whose only text is its child's is skipped for the child
+      if (Array.from(el.querySelectorAll('*')).some(c => pattern.test(textOf(c)))) continue;
+      if (inChrome(el) || !usable(el)) continue;
+      candidates.push(el);
+    }
   }
-  window.scrollTo(0, document.body ? document.body.scrollHeight : 0);   // infinite scroll
+  const el = candidates[n || 0];
+  if (el) { el.click(); return textOf(el); }
+  if (!n) window.scrollTo(0, document.body ? document.body.scrollHeight : 0);   // infinite scroll
   return null;
 }
 """
@@ -64,7 +85,7 @@ def unwrap_jsonp(body: bytes) -> bytes | None:
     inner = match.group(1)
     try:
         json.loads(inner)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return inner
 
@@ -84,7 +105,7 @@ def _xml_links(url: str, body: bytes) -> list[Link]:
             try:
                 links.append(Link(url=_fake_response(url, b"", "text/xml").urljoin(href.group(1)),
                                   text=re.sub(r"<[^>]+>", "", title.group(1)) if title else "", via="xml"))
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
     return links
 

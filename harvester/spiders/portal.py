@@ -236,16 +236,18 @@ class PortalSpider(scrapy.Spider):
             if page is not None:
                 snapshots.append(await self._settled_content(page))
                 seen = {hash(snapshots[0])}
+                candidate = 0               # which "next" control: the next one when a click changed nothing
                 for _ in range(self.settings.getint("OGI_MAX_BROWSER_CLICKS")):
                     try:
-                        clicked = await page.evaluate(rendered.NEXT_CONTROL_JS)
+                        clicked = await page.evaluate(rendered.NEXT_CONTROL_JS, candidate)
                     except Exception:       # a click that navigated away mid-evaluation
                         clicked = True
                     content = await self._settled_content(page)
                     if hash(content) in seen:
-                        if not clicked:
-                            break           # nothing to click and scrolling changed nothing
-                        break               # the pager answered with nothing new: its last page
+                        if clicked and candidate < rendered.MAX_NEXT_CANDIDATES - 1:
+                            candidate += 1  # that control was not the pager (or its last page): try another
+                            continue
+                        break               # nothing new from any control: the list's end
                     seen.add(hash(content))
                     snapshots.append(content)
                 else:
@@ -321,7 +323,7 @@ class PortalSpider(scrapy.Spider):
         if broken:
             self.counts["errors"] += 1
             yield CrawlError(response.url, self.portal_name, "malformed_html",
-                             f"broken markup ({broken}); parsed with a recovering parser")
+                             f"broken markup ({broken}); parsed with a recovering parser", warning=True)
         depth = response.meta.get("depth_in_portal", 0)
         links = list(discover(response))
         # The page's own attachments (PDF/DOCX/…) and twins, including links written by scripts.
@@ -369,10 +371,13 @@ class PortalSpider(scrapy.Spider):
             if link.via == "iframe" and same_site and not on_report_page \
                     and not classify.is_file_link(link.text, url):
                 # A framed list is part of the page a reader sees: read it as this list's content.
-                if self._admit_list_url(url, link, max_pages) == "new":
+                admitted = self._admit_list_url(url, link, max_pages)
+                if admitted == "new":
                     followed["frame"] += 1
                     yield self._request(url, self.parse_list, depth=depth, role="list", link=link,
                                         referrer=response.url, meta={"list_root": root})
+                elif admitted == "cap":
+                    yield from self._budget_hit("list_pages", max_pages, url)
                 continue
             verdict = classify.classify_link(link.text, url, on_report_page=on_report_page,
                                              same_site=same_site)
