@@ -15,6 +15,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -249,12 +250,16 @@ def free_port() -> int:
 
 def start_server(db: Path, port: int) -> subprocess.Popen:
     """`python -m harvester.publish DB --port N` (the same `serve()` as `ogi serve`), once it answers."""
+    # The server's log goes to a file: a pipe nobody reads fills up (Datasette logs every failing SQL,
+    # and a burst of hostile queries makes hundreds) and then blocks the server on its next write.
+    log = tempfile.NamedTemporaryFile("w+", prefix="ogi-serve-", suffix=".log", delete=False)
     proc = subprocess.Popen([sys.executable, "-m", "harvester.publish", str(db), "--port", str(port)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
+    proc.log_path = log.name
     deadline = time.time() + 60
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("server exited: " + (proc.stdout.read() if proc.stdout else ""))
+            raise RuntimeError("server exited: " + Path(log.name).read_text(errors="replace")[-3000:])
         try:
             if httpx.get(f"http://127.0.0.1:{port}/-/versions.json", timeout=2).status_code == 200:
                 return proc
