@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import time
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor, TimeoutError
 
 from parsers.document import Extracted, Problem
@@ -1020,6 +1021,19 @@ def _zip_guard(data: bytes) -> Problem | None:
         if i.compress_size and i.file_size > 10 * 1024 * 1024 and i.file_size / i.compress_size > MAX_RATIO:
             return Problem("too_large", f"the DOCX member {i.filename} is compressed "
                            f"{i.file_size // max(1, i.compress_size)}:1; refused as a zip bomb")
+    # The sizes above are what the headers declare, and headers lie: inflate every member in
+    # bounded chunks, counting what really comes out, before any reader inflates it whole.
+    unpacked = 0
+    for i in infos:
+        try:
+            with zf.open(i) as member:
+                while chunk := member.read(1 << 20):
+                    unpacked += len(chunk)
+                    if unpacked > MAX_UNZIPPED:
+                        return Problem("too_large", f"the DOCX unpacks to more than {MAX_UNZIPPED // 1048576} MB "
+                                       f"(its headers declare {total // 1048576} MB); refused")
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+            return Problem("corrupt", f"the DOCX member {i.filename} does not inflate ({exc})")
     return None
 
 

@@ -22,6 +22,7 @@ Without rapidocr, tesseract's per-word confidence decides doubt instead of a sec
 from __future__ import annotations
 
 import functools
+import io
 import os
 import re
 import shutil
@@ -814,7 +815,15 @@ def ocr_pdf(data: bytes, n_pages: int) -> Extracted:
             pdf = pdfium.PdfDocument(data)
             for i in range(last):
                 path = os.path.join(tmp, f"p{i + 1:03d}.png")
-                pdf[i].render(scale=OCR_DPI / 72, grayscale=True).to_pil().save(path)
+                width, height = pdf[i].get_size()           # points
+                scale = OCR_DPI / 72
+                if width * height * scale * scale > MAX_OCR_PIXELS:
+                    # A page far larger than paper (a 14400 pt page is 5 m): render it no larger than
+                    # MAX_OCR_PIXELS instead of asking for gigabytes.
+                    scale = (MAX_OCR_PIXELS / max(1.0, width * height)) ** 0.5
+                    problems.append(Problem("too_large", f"page {i + 1} is {width:.0f}×{height:.0f} pt; rendered "
+                                            f"at {scale * 72:.0f} dpi to stay within {MAX_OCR_PIXELS // 10**6} MP"))
+                pdf[i].render(scale=scale, grayscale=True).to_pil().save(path)
                 paths.append(path)
             pdf.close()
         except Exception as exc:
@@ -828,10 +837,32 @@ def clean_ocr(text: str) -> str:
     return _CJK_SPACE.sub("", text)
 
 
+MAX_OCR_PIXELS = 25 * 10**6    # pixels per page image OCR works on: A3 at 300 dpi is 17 MP, A4 9 MP
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from the image's header, without decoding its pixels."""
+    from PIL import Image
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return im.size
+    except Image.DecompressionBombError as exc:     # Pillow's own refusal: over 179 MP
+        match = re.search(r"\((\d+) pixels\)", str(exc))
+        return (int(match.group(1)), 1) if match else (MAX_OCR_PIXELS + 1, 1)
+    except Exception:
+        return None
+
+
 def read_image(data: bytes, media_type: str | None) -> Extracted:
     if not tesseract_available():
         return Extracted(format="image", ocr=True, problems=[Problem(
             "ocr_unavailable", "tesseract is not installed; the image cannot be read")])
+    size = _image_size(data)
+    if size and size[0] * size[1] > MAX_OCR_PIXELS:
+        # Decoding is what costs: a 439-byte PNG can declare 20000×20000 pixels (1.3 GB decoded).
+        return Extracted(format="image", ocr=True, problems=[Problem(
+            "too_large", f"the image has {size[0] * size[1]:,} pixels, over the OCR limit of "
+                         f"{MAX_OCR_PIXELS // 10**6} MP (a page scanned at 300 dpi is about 9 MP); not decoded")])
     with tempfile.TemporaryDirectory(prefix="ogi-ocr-") as tmp:
         path = os.path.join(tmp, "img")
         with open(path, "wb") as fh:

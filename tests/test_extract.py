@@ -358,3 +358,22 @@ def test_control_characters_in_deep_markup():
     deep = page[:start] + "<div>" * 2100 + "\x0b页眉\x0c" + page[start:]
     record = parse_bytes(deep.encode(), filename="a.html")
     assert len(record["cells"]) == 200
+
+
+def test_tiny_files_that_declare_huge_pages_are_refused_cheaply():
+    """A PNG header declaring 20000×20000 pixels and a PDF page of 14400 pt: named too_large, not
+    decoded or rendered at full size (they took 1.3 GB and 3.2 GB)."""
+    import struct
+    import zlib
+    from parsers.api import parse_bytes
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
+    record = parse_bytes(png, filename="scan.png")
+    assert [e["kind"] for e in record["errors"]] == ["too_large"] and "400,000,000 pixels" in record["errors"][0]["message"]
+    pdf = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+           b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 14400 14400]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF")
+    record = parse_bytes(pdf, filename="big.pdf")
+    assert any(e["kind"] == "too_large" and "14400×14400 pt" in e["message"] for e in record["errors"])
