@@ -398,3 +398,67 @@ def test_the_site_serves_a_published_copy_while_a_crawl_writes(sample_registry, 
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_lying_servers_get_clear_errors(tmp_path):
+    """A page shorter than its Content-Length, a redirect to file://, a PDF longer than its
+    Content-Length: each an errors row a user can read, and the crawl goes on."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from conftest import crawl_args, run_ogi
+
+    class Liar(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/nb/index.html":
+                body = ('<html><head><meta charset="utf-8"></head><body>'
+                        '<a href="/nb/a.html">某局2023年政府信息公开工作年度报告</a>'
+                        '<a href="/nb/b.html">某局2022年政府信息公开工作年度报告</a>'
+                        '<a href="/nb/c.pdf">某局2021年政府信息公开工作年度报告.pdf</a></body></html>').encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            elif self.path == "/nb/a.html":          # promises 100000 bytes, sends 11, hangs up
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                self.wfile.write(b"<html>short")
+                self.wfile.flush()
+                self.connection.close()
+            elif self.path == "/nb/b.html":
+                self.send_response(302)
+                self.send_header("Location", "file:///etc/passwd")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif self.path == "/nb/c.pdf":           # says 10 bytes, sends more
+                self.send_response(200)
+                self.send_header("Content-Type", "application/pdf")
+                self.send_header("Content-Length", "10")
+                self.end_headers()
+                self.wfile.write(b"%PDF-1.4 this is longer than ten bytes")
+            else:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Liar)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    registry = tmp_path / "p.yaml"
+    registry.write_text(f"portals:\n- name: liar\n  start_url: http://127.0.0.1:{server.server_address[1]}/nb/index.html\n")
+    try:
+        run_ogi(*crawl_args(registry, tmp_path / "ogi.db"), check=False)
+    finally:
+        server.shutdown()
+    conn = sqlite3.connect(tmp_path / "ogi.db")
+    errors = {url.rsplit("/", 1)[1]: (kind, message) for url, kind, message in
+              conn.execute("select url, kind, message from errors where kind != 'not_a_report'")}
+    assert errors["a.html"][0] == "truncated" and "Content-Length" in errors["a.html"][1]
+    assert errors["b.html"][0] == "redirect_refused" and "file:///etc/passwd" in errors["b.html"][1]
+    assert errors["c.pdf"][0] == "parse_corrupt"
+    assert conn.execute("select status from crawl_runs").fetchone()[0] == "finished"

@@ -534,6 +534,10 @@ class PortalSpider(scrapy.Spider):
         if failure.check(HttpError):
             status = failure.value.response.status
             kind, message = f"http_{status}", f"HTTP {status} for {request.url}"
+            location = (failure.value.response.headers.get(b"Location") or b"").decode("latin-1", "replace")
+            if 300 <= status < 400 and urlsplit(location).scheme not in ("", "http", "https"):
+                kind = "redirect_refused"
+                message = f"{request.url} redirects to {location[:200]}: only http(s) addresses are followed"
         elif failure.check(RedirectLoopError):
             kind = "redirect_loop"
         elif failure.check(OffsiteRefused):
@@ -550,6 +554,10 @@ class PortalSpider(scrapy.Spider):
             kind = "redirect_limit"
         elif "larger than download max size" in message or "maxsize" in message.lower():
             kind = "too_large"
+        elif type(failure.value).__name__ in ("ResponseDataLossError", "_DataLoss", "PotentialDataLoss"):
+            kind = "truncated"
+            message = ("the server closed the connection before sending the Content-Length it announced; "
+                       "nothing kept (the body would be incomplete)")
         elif "Cancel" in type(failure.value).__name__:
             kind, message = "too_large", "download cancelled (larger than DOWNLOAD_MAXSIZE?)"
         else:
