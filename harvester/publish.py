@@ -31,7 +31,7 @@ from pathlib import Path
 
 from harvester import site_metadata as sm
 
-SITE_VERSION = "7"  # bump when the derived objects change shape
+SITE_VERSION = "8"  # bump when the derived objects change shape
 PLUGIN_NAME = "ogi-site"
 HERE = Path(__file__).resolve().parent
 
@@ -488,7 +488,7 @@ def _build_t3(conn: sqlite3.Connection, batch: int = 50_000) -> None:
 
 T3_TYPES = ("report_id TEXT, agency TEXT, year INTEGER, template TEXT, province TEXT, city TEXT, admin_level TEXT, "
             "agency_kind TEXT, row TEXT, row_ord INTEGER, row_group TEXT, row_label TEXT, "
-            + ", ".join(f"[{c}] REAL" for c in sm.T3_COLUMNS))
+            + ", ".join(f"[{c}] INTEGER" for c in sm.T3_COLUMNS))   # counts of requests: 859, not 859.0
 
 
 def _build_t3_sql(conn: sqlite3.Connection) -> None:
