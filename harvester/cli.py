@@ -221,6 +221,14 @@ def bench_crawl(seconds):
     run(seconds)
 
 
+@bench.command("render")
+@click.option("--pages", default=200, help="List pages only a browser can read.")
+def bench_render_cmd(pages):
+    """Summed RSS/PSS of the crawl's process tree (Chromium included) against pages rendered."""
+    from harvester.bench_render import bench_render
+    bench_render(pages)
+
+
 @bench.command("recrawl")
 def bench_recrawl():
     """Requests and bytes of a second crawl of unchanged portals, as a fraction of the first."""
