@@ -147,10 +147,19 @@ def _run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=N
         shutdown_pool()
         close_dbs()
 
+    finished = [(portal, run_id, crawler.stats.get_stats() if crawler.stats else {})
+                for portal, run_id, crawler in jobs]
+    return finish_runs(db_path, finished)
+
+
+def finish_runs(db_path, finished: list[tuple[dict, int, dict]]) -> CrawlSummary:
+    """After the crawlers stopped: each portal's crawl_runs row gets its final status and Scrapy
+    stats, its incomplete lists and a count drop become errors rows, its schedule moves on; then the
+    derived tables are rebuilt. `finished` is (portal, crawl_runs id, stats) per portal; the
+    distributed writer (harvester.distributed) calls this with the workers' merged stats."""
     database = dbmod.open_db(db_path)
     summary = CrawlSummary(db_path=str(db_path))
-    for portal, run_id, crawler in jobs:
-        stats = crawler.stats.get_stats() if crawler.stats else {}
+    for portal, run_id, stats in finished:
         reason = stats.get("finish_reason", "not started")
         database["crawl_runs"].update(run_id, {
             "status": "finished" if reason == "finished" else str(reason),
@@ -172,7 +181,7 @@ def _run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=N
 
     from harvester.reports import rebuild
     rebuild(database)
-    _record_non_reports(database, [run_id for _, run_id, _ in jobs])
+    _record_non_reports(database, [run_id for _, run_id, _ in finished])
     _prepare_site(db_path)
     summary.reports_total = database["reports"].count
     summary.documents_total = database["documents"].count
