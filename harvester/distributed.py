@@ -24,7 +24,7 @@ Ending: a worker whose frontier is empty waits; it ends a portal when the fronti
 and no request is leased by any worker for OGI_IDLE_BEFORE_CLOSE seconds (default 10), and says
 so. (scrapy-redis's SCHEDULER_IDLE_BEFORE_CLOSE is a blocking pop that only its list queues
 support and that would block every portal of the process; MAX_IDLE_TIME_BEFORE_CLOSE applies only
-to RedisSpider.) An idle worker polls the frontier every OGI_FRONTIER_POLL seconds (default 0.5)
+to RedisSpider.) An idle worker polls the frontier every OGI_FRONTIER_POLL seconds (default 0.2)
 instead of Scrapy's 5 s heartbeat.
 """
 from __future__ import annotations
@@ -213,7 +213,7 @@ class Scheduler(RedisScheduler):
         instance = super().from_crawler(crawler)
         instance.crawler = crawler
         instance.idle_wait = crawler.settings.getfloat("OGI_IDLE_BEFORE_CLOSE", 10)
-        instance.poll = crawler.settings.getfloat("OGI_FRONTIER_POLL", 0.5)
+        instance.poll = crawler.settings.getfloat("OGI_FRONTIER_POLL", 0.2)
         instance._idle_since = None
         crawler.signals.connect(instance._on_idle, signal=signals.spider_idle)
         return instance
@@ -370,6 +370,10 @@ def run_worker(redis_url: str | None, *, overrides=None, log_level="INFO", concu
     settings.set("SCHEDULER_DUPEFILTER_KEY", f"{prefix(token)}:%(spider)s:dupefilter", priority="cmdline")
     settings.set("ITEM_PIPELINES", {"harvester.distributed.StreamPipeline": 100}, priority="cmdline")
     settings.set("OGI_INCREMENTAL", False, priority="cmdline")   # the store is the writer's, not here
+    # Scrapy pulls up to CONCURRENT_REQUESTS from the scheduler at once and queues them per domain;
+    # a worker takes from the shared frontier only what it can fetch now, the rest stays for others.
+    settings.set("CONCURRENT_REQUESTS", min(settings.getint("CONCURRENT_REQUESTS"),
+                                            settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")), priority="cmdline")
     settings.set("OGI_RUN_TOKEN", token, priority="cmdline")
     settings.set("OGI_WORKER_ID", worker, priority="cmdline")
 
