@@ -266,6 +266,17 @@ def bench_recrawl():
     run()
 
 
+@bench.command("distributed")
+@click.option("--workers", default="1,2,4", help="Worker counts to run, comma-separated.")
+@click.option("--latency", default=0.1, help="Seconds the bench portal takes to answer each request.")
+@click.option("--per-worker", default=4, help="Requests each worker has in flight (CONCURRENT_REQUESTS_PER_DOMAIN).")
+@click.option("--redis-url", default=None, help="Use this Redis (default: start redis-server on a free port).")
+def bench_distributed_cmd(workers, latency, per_worker, redis_url):
+    """Pages/min and efficiency of 1, 2, 4 distributed workers and one writer on a slow portal."""
+    from harvester.bench_crawl import bench_distributed as run
+    run(tuple(int(n) for n in workers.split(",")), latency, per_worker, redis_url)
+
+
 @bench.command("site")
 @click.option("--db", "db_path", default=None, type=click.Path(),
               help="Database to time (default: a synthetic scale database under /tmp/ogi-bench).")

@@ -2,8 +2,8 @@
 number at a time, then the derived tables rebuilt and a per-portal summary printed.
 
 Per-portal registry fields become that crawler's settings (obey_robots, download_delay, …);
-`--set NAME=VALUE` overrides apply to every portal. `--distributed` swaps in scrapy-redis's
-scheduler and dupefilter so several machines share one frontier.
+`--set NAME=VALUE` overrides apply to every portal. Crawls on several machines (`ogi crawl
+--distributed`, workers and one writer) are harvester.distributed, which ends with finish_runs here.
 """
 from __future__ import annotations
 

@@ -564,7 +564,7 @@ async def _consume(server, token: str, pipelines: dict, by_run: dict, settings) 
     died and its work was taken over) and nothing is left unread."""
     stream, p = f"{prefix(token)}:items", prefix(token)
     consumer = "writer"
-    join_wait = settings.getfloat("OGI_JOIN_WAIT", 600)
+    join_wait = settings.getfloat("OGI_WRITER_WAIT", 600)
     started = time.monotonic()
     loop = asyncio.get_running_loop()
     window = asyncio.Semaphore(max(4, 4 * settings.getint("OGI_PARSE_WORKERS")))
@@ -631,7 +631,7 @@ async def _consume(server, token: str, pipelines: dict, by_run: dict, settings) 
         ended = {_s(w) for w in server.smembers(f"{p}:ended")}
         if not joined:
             if time.monotonic() - started > join_wait:
-                log.warning("no worker joined run %s within %.0f s (OGI_JOIN_WAIT)", token, join_wait)
+                log.warning("no worker joined run %s within %.0f s (OGI_WRITER_WAIT)", token, join_wait)
                 break
             continue
         live = {w for w in joined - ended if alive(server, token, w)}
