@@ -203,15 +203,16 @@ def _alive(pid: int | None) -> bool:
         return True
 
 
-def mark_killed_runs(database) -> dict[str, str]:
+def mark_killed_runs(database, keep=()) -> dict[str, str]:
     """Runs left 'running' by a process of this host that no longer exists were killed: mark them
     (status 'killed', an errors row) and return, per portal, since when its stored bytes are this
-    crawl's own (the start of the earliest killed run after its last completed one)."""
+    crawl's own (the start of the earliest killed run after its last completed one). Runs in `keep`
+    are being resumed (a distributed writer taking its run back) and left alone."""
     host = socket.gethostname()
     since: dict[str, str] = {}
     for run in database.query("select id, portal, started, pid, host from crawl_runs where status = 'running' "
                               "order by id"):
-        if run["host"] != host or _alive(run["pid"]) and run["pid"] != os.getpid():
+        if run["id"] in keep or run["host"] != host or _alive(run["pid"]) and run["pid"] != os.getpid():
             continue
         database["crawl_runs"].update(run["id"], {"status": "killed", "finished": dbmod.now()})
         database["errors"].insert({"run_id": run["id"], "portal": run["portal"], "url": None, "kind": "run_killed",

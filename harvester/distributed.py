@@ -20,6 +20,11 @@ the frontier (a retry, a redirect). Each worker refreshes `ogi:<token>:alive:<wo
 second; leases of a worker whose key expired (OGI_WORKER_TTL, default 5 s) go back to the
 frontier, put there by any idle worker or by the writer.
 
+The writer dies: the same command started again on the same host and database takes the run back
+(`resumable_run`) and first applies the consumer group's pending entries, what the dead writer
+read but never acknowledged. What must outlive any one process lives in Redis: each worker's end
+of each portal (`ogi:<token>:ends`), who fetched what (`:fetched`), the writer's counts (`:counts`).
+
 Ending: a worker whose frontier is empty waits; it ends a portal when the frontier has been empty
 and no request is leased by any worker for OGI_IDLE_BEFORE_CLOSE seconds (default 10), and says
 so. (scrapy-redis's SCHEDULER_IDLE_BEFORE_CLOSE is a blocking pop that only its list queues
@@ -319,6 +324,9 @@ class StreamPipeline:
                                        "data": json.dumps(data, ensure_ascii=False, default=str), "body": body})
         self.crawler.stats.inc_value("ogi/streamed/" + kind)
         if isinstance(item, FetchedBody):
+            if item.how == "network":     # who fetched what, kept in Redis: it outlives any process
+                self.server.hincrby(f"{prefix(self.crawler.settings.get('OGI_RUN_TOKEN'))}:fetched",
+                                    f"{self.crawler.spider.portal_name}|{self.worker}", 1)
             item.body = b""
         return item
 
@@ -378,7 +386,6 @@ def run_worker(redis_url: str | None, *, overrides=None, log_level="INFO", concu
     settings.set("OGI_WORKER_ID", worker, priority="cmdline")
 
     process = CrawlerProcess(settings)
-    stream = f"{prefix(token)}:items"
     results: dict[str, dict] = {}
     jobs = []
     for n, portal in enumerate(info["portals"]):
@@ -392,8 +399,7 @@ def run_worker(redis_url: str | None, *, overrides=None, log_level="INFO", concu
             lists = {url: {"stated": v["stated"], "found": sorted(v["found"])} for url, v in spider._lists.items()}
             end = {"portal": portal["name"], "reason": reason, "counts": dict(spider.counts), "lists": lists,
                    "stats": json.loads(json.dumps(stats, default=str))}
-            server.xadd(stream, {"kind": "end", "worker": worker, "run_id": str(spider.run_id),
-                                 "data": json.dumps(end, ensure_ascii=False), "body": b""})
+            server.hset(f"{prefix(token)}:ends", f"{portal['name']}|{worker}", json.dumps(end, ensure_ascii=False))
             results[portal["name"]] = {"reason": reason, "fetched": stats.get("ogi/streamed/FetchedBody", 0),
                                        "close": stats.get("ogi/close_reason")}
         crawler.signals.connect(closed, signal=signals.spider_closed)
@@ -445,6 +451,32 @@ def run_writer(portals_file, db_path, *, only=(), redis_url=None, overrides=None
                            log_level=log_level)
 
 
+def resumable_run(server, db_path) -> tuple[str, dict] | None:
+    """The current run, if its writer is dead and it was writing this database on this host: a
+    restarted writer takes it back and applies what the dead one never acknowledged."""
+    token = server.get(CURRENT)
+    if not token:
+        return None
+    token = _s(token)
+    raw = server.get(f"{prefix(token)}:info")
+    if not raw or _writer_alive(server, token):
+        return None
+    info = json.loads(raw)
+    if info.get("db") != str(os.path.abspath(db_path)) or info.get("host") != socket.gethostname():
+        return None
+    return token, info
+
+
+def _writer_alive(server, token: str) -> bool:
+    """The run's writer beats; on this host, a beat left by a process that is gone does not count."""
+    from harvester.crawl import _alive
+    beat = server.get(f"{prefix(token)}:alive:writer")
+    if not beat:
+        return False
+    host, _, pid = _s(beat).partition(" pid ")
+    return host != socket.gethostname() or not pid.isdigit() or _alive(int(pid))
+
+
 def _open_run(server, redis_url, info: dict, ttl: float) -> tuple[str, Heartbeat]:
     token = uuid.uuid4().hex[:12]
     server.set(f"{prefix(token)}:info", json.dumps(info, ensure_ascii=False))
@@ -455,7 +487,7 @@ def _open_run(server, redis_url, info: dict, ttl: float) -> tuple[str, Heartbeat
         if old is None:
             continue
         old = _s(old)
-        if alive(server, old, "writer"):
+        if _writer_alive(server, old):
             heartbeat.stop()
             server.delete(f"{prefix(token)}:info")
             holder = _s(server.get(f"{prefix(old)}:alive:writer") or b"?")
@@ -476,10 +508,8 @@ def delete_run(server, token: str) -> None:
 
 def _run_writer(portals_file, db_path, *, only=(), redis_url=None, overrides=None, log_level="INFO"):
     from scrapy.utils.log import configure_logging
-    from scrapy.utils.misc import load_object
 
-    from harvester.crawl import build_settings, finish_runs, mark_killed_runs, portal_settings
-    from harvester.pipelines import close_dbs, shutdown_pool
+    from harvester.crawl import build_settings, mark_killed_runs, portal_settings
     from harvester.registry import load_portals
 
     redis_url = redis_url or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
@@ -489,9 +519,20 @@ def _run_writer(portals_file, db_path, *, only=(), redis_url=None, overrides=Non
     if only:
         portals = [p for p in portals if p["name"] in set(only)]
     database = dbmod.open_db(db_path)
-    mark_killed_runs(database)
     server = connect(redis_url)
     ttl = settings.getfloat("OGI_WORKER_TTL", 5)
+    resumed = resumable_run(server, db_path)
+    if resumed:
+        token, info = resumed
+        portals, run_ids = info["portals"], info["run_ids"]
+        mark_killed_runs(database, keep=set(run_ids.values()))
+        for run_id in run_ids.values():
+            database["crawl_runs"].update(run_id, {"pid": os.getpid()})
+        heartbeat = Heartbeat(redis_url, token, "writer", ttl)
+        heartbeat.start()
+        log.warning("resuming distributed run %s: its writer died; applying what it left unacknowledged", token)
+        return _write_run(server, redis_url, db_path, settings, portals, run_ids, token, heartbeat)
+    mark_killed_runs(database)
     run_ids = {}
     for portal in portals:
         custom = portal_settings(portal)
@@ -501,13 +542,23 @@ def _run_writer(portals_file, db_path, *, only=(), redis_url=None, overrides=Non
             "pid": os.getpid(), "host": socket.gethostname(),
             "settings": dbmod.dumps({**custom, "distributed": True})}).last_pk
     info = {"portals": portals, "run_ids": run_ids, "overrides": dict(overrides or {}), "started": dbmod.now(),
-            "writer": f"{socket.gethostname()} pid {os.getpid()}"}
+            "writer": f"{socket.gethostname()} pid {os.getpid()}", "host": socket.gethostname(),
+            "db": str(os.path.abspath(db_path))}
     token, heartbeat = _open_run(server, redis_url, info, ttl)
     for name, run_id in run_ids.items():
         database["crawl_runs"].update(run_id, {"settings": dbmod.dumps(
             {**portal_settings(next(p for p in portals if p["name"] == name)), "distributed": token})})
     log.warning("distributed run %s open: workers join with `ogi crawl --distributed --redis-url %s`",
                 token, redis_url)
+    return _write_run(server, redis_url, db_path, settings, portals, run_ids, token, heartbeat)
+
+
+def _write_run(server, redis_url, db_path, settings, portals, run_ids, token, heartbeat):
+    from scrapy.utils.misc import load_object
+
+    from harvester.crawl import finish_runs
+    from harvester.pipelines import close_dbs, shutdown_pool
+
     try:
         shims = {name: _RunShim(settings, next(p for p in portals if p["name"] == name), run_id)
                  for name, run_id in run_ids.items()}
@@ -515,6 +566,10 @@ def _run_writer(portals_file, db_path, *, only=(), redis_url=None, overrides=Non
         pipelines = {name: [load_object(path).from_crawler(shim) for path, _ in order]
                      for name, shim in shims.items()}
         by_run = {run_id: name for name, run_id in run_ids.items()}
+        saved = server.hgetall(f"{prefix(token)}:counts")      # a resumed run: what the dead writer counted
+        for name, raw in saved.items():
+            if _s(name) in pipelines:
+                pipelines[_s(name)][0].spider.counts.update(json.loads(raw))
         ends = asyncio.run(_consume(server, token, pipelines, by_run, settings))
         for name, pipes in pipelines.items():
             # The counts the spiders kept (list pages, candidates…) join what the pipelines counted
@@ -561,7 +616,8 @@ def _run_writer(portals_file, db_path, *, only=(), redis_url=None, overrides=Non
 
 async def _consume(server, token: str, pipelines: dict, by_run: dict, settings) -> dict:
     """Apply the stream's items with the pipelines until every worker that joined has ended (or
-    died and its work was taken over) and nothing is left unread."""
+    died and its work was taken over) and nothing is left unread. A restarted writer first applies
+    what the dead one read but never acknowledged (the consumer group's pending entries)."""
     stream, p = f"{prefix(token)}:items", prefix(token)
     consumer = "writer"
     join_wait = settings.getfloat("OGI_WRITER_WAIT", 600)
@@ -569,10 +625,16 @@ async def _consume(server, token: str, pipelines: dict, by_run: dict, settings) 
     loop = asyncio.get_running_loop()
     window = asyncio.Semaphore(max(4, 4 * settings.getint("OGI_PARSE_WORKERS")))
     tasks: set[asyncio.Task] = set()
-    ends: dict[str, list] = {}
-    fetched_by: dict[str, Counter] = {}
-    fetched_total: Counter = Counter()
     workers: set[str] = set()
+    reading = "0"          # first this consumer's pending entries, then new ones (">")
+
+    def done(msg_id, portal):
+        # The pipelines' counts (reports, parse errors) follow every item into Redis, so a writer
+        # that takes over the run goes on counting from there.
+        pipe = server.pipeline()
+        pipe.hset(f"{p}:counts", portal, json.dumps(dict(pipelines[portal][0].spider.counts)))
+        pipe.xack(stream, GROUP, msg_id).xdel(stream, msg_id)
+        pipe.execute()
 
     async def apply(msg_id, fields, portal):
         try:
@@ -593,38 +655,35 @@ async def _consume(server, token: str, pipelines: dict, by_run: dict, settings) 
             record_error(shared_db(settings.get("OGI_DB_PATH")), pipelines[portal][0].spider.run_id, portal,
                          None, "writer_error", repr(exc))
         finally:
-            server.xack(stream, GROUP, msg_id)
-            server.xdel(stream, msg_id)
+            done(msg_id, portal)
             window.release()
 
     while True:
         got = await loop.run_in_executor(None, lambda: server.xreadgroup(
-            GROUP, consumer, {stream: ">"}, count=200, block=300))
+            GROUP, consumer, {stream: reading}, count=200, block=None if reading == "0" else 300))
         messages = got[0][1] if got else []
         for msg_id, fields in messages:
-            kind = _s(fields[b"kind"])
-            worker = _s(fields[b"worker"])
-            workers.add(worker)
-            portal = by_run.get(int(fields[b"run_id"])) if fields[b"run_id"] not in (b"None", b"") else None
+            if not fields:        # acknowledged-and-deleted by a writer that died in between
+                server.xack(stream, GROUP, msg_id)
+                continue
+            workers.add(_s(fields[b"worker"]))
+            run_id = _s(fields[b"run_id"])
+            portal = by_run.get(int(run_id)) if run_id.isdigit() else None
             if portal is None:
                 server.xack(stream, GROUP, msg_id)
                 server.xdel(stream, msg_id)
                 continue
-            if kind == "end":
-                end = json.loads(fields[b"data"])
-                ends.setdefault(portal, []).append({**end, "worker": worker})
-                server.xack(stream, GROUP, msg_id)
-                server.xdel(stream, msg_id)
-                continue
-            if kind == "FetchedBody":
-                how = json.loads(fields[b"data"]).get("how")
-                if how == "network":
-                    fetched_by.setdefault(portal, Counter())[worker] += 1
-                    fetched_total[worker] += 1
             await window.acquire()
             task = asyncio.ensure_future(apply(msg_id, fields, portal))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
+        if reading == "0":
+            # Pending entries stay pending until applied: finish these before asking again.
+            if tasks:
+                await asyncio.gather(*list(tasks), return_exceptions=True)
+            if not messages:
+                reading = ">"
+            continue
         if messages:
             continue
         joined = {_s(w) for w in server.smembers(f"{p}:workers")}
@@ -634,19 +693,28 @@ async def _consume(server, token: str, pipelines: dict, by_run: dict, settings) 
                 log.warning("no worker joined run %s within %.0f s (OGI_WRITER_WAIT)", token, join_wait)
                 break
             continue
-        live = {w for w in joined - ended if alive(server, token, w)}
-        if live:
+        if any(alive(server, token, w) for w in joined - ended):
             continue
         # Every worker ended or died: what is still queued or leased nobody will fetch.
         if tasks:
             await asyncio.gather(*list(tasks), return_exceptions=True)
             continue
-        pending = server.xpending(stream, GROUP)["pending"]
-        if pending or server.xlen(stream):
+        if server.xlen(stream):
             continue
         break
     if tasks:
         await asyncio.gather(*list(tasks), return_exceptions=True)
+    ends: dict[str, list] = {}
+    for key, raw in server.hgetall(f"{p}:ends").items():
+        portal, worker = _s(key).split("|", 1)
+        ends.setdefault(portal, []).append({**json.loads(raw), "worker": worker})
+    fetched_by: dict[str, Counter] = {}
+    fetched_total: Counter = Counter()
+    for key, n in server.hgetall(f"{p}:fetched").items():
+        portal, worker = _s(key).split("|", 1)
+        fetched_by.setdefault(portal, Counter())[worker] += int(n)
+        fetched_total[worker] += int(n)
+    workers |= {_s(w) for w in server.smembers(f"{p}:workers")}
     leftover = {}
     for portal in by_run.values():
         key = f"{p}:portal:{portal}:requests"

@@ -133,3 +133,31 @@ def test_a_worker_killed_mid_crawl_loses_nothing(sample_registry, crawled, redis
     wout, _ = finish(w)
     assert "left unfetched" not in wout, wout
     assert_same_dataset(db, crawled["db"])
+
+
+def test_a_writer_killed_mid_write_resumes_from_what_it_left(sample_registry, crawled, redis_url, slow_portals,
+                                                             tmp_path):
+    """SIGKILL the writer while it writes; the same command started again takes the run back and
+    applies what the dead writer had read but not acknowledged, and what came since."""
+    db = tmp_path / "ogi.db"
+    w = writer(sample_registry, db, redis_url)
+    workers = [worker(redis_url) for _ in range(2)]
+    deadline = time.monotonic() + 60
+    while True:
+        assert time.monotonic() < deadline, "the writer never wrote"
+        try:
+            if sqlite3.connect(db).execute("select count(*) from fetches").fetchone()[0] >= 5:
+                break
+        except sqlite3.Error:
+            pass
+        time.sleep(0.05)
+    os.kill(w.pid, signal.SIGKILL)
+    w.communicate()
+    again = ogi("crawl", "--distributed", "--writer", "--portals", sample_registry, "--db", db,
+                "--redis-url", redis_url)
+    for p in workers:
+        finish(p)
+    out, err = finish(again)
+    assert "resuming distributed run" in err, err[-3000:]
+    assert_same_dataset(db, crawled["db"])
+    assert all(s == "finished" for (s,) in sqlite3.connect(db).execute("select status from crawl_runs")), out
