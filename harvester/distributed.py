@@ -70,8 +70,20 @@ def prefix(token: str) -> str:
     return f"ogi:{token}"
 
 
+def redis_params(outage: float | None = None) -> dict:
+    """Client settings for every connection of a run: a command that meets a lost connection (Redis
+    restarting, loading its append-only file) is retried for up to `outage` seconds
+    (OGI_REDIS_OUTAGE, default 60) before the error is raised."""
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+    outage = float(os.environ.get("OGI_REDIS_OUTAGE", 60) if outage is None else outage)
+    return {"socket_timeout": 30, "socket_connect_timeout": 5,
+            "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), max(1, int(outage))),
+            "retry_on_error": [redis.ConnectionError, redis.TimeoutError]}
+
+
 def connect(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=30, retry_on_timeout=True)
+    return redis.Redis.from_url(url, **redis_params())
 
 
 def _s(value) -> str:
@@ -372,6 +384,7 @@ def run_worker(redis_url: str | None, *, overrides=None, log_level="INFO", concu
     for name, value in (info.get("overrides") or {}).items():
         if name not in (overrides or {}):
             settings.set(name, value, priority="cmdline")
+    settings.set("REDIS_PARAMS", redis_params(), priority="cmdline")   # scrapy-redis's own connection
     settings.set("SCHEDULER", "harvester.distributed.Scheduler", priority="cmdline")
     settings.set("SCHEDULER_QUEUE_CLASS", "harvester.distributed.LeasedQueue", priority="cmdline")
     settings.set("SCHEDULER_QUEUE_KEY", f"{prefix(token)}:%(spider)s:requests", priority="cmdline")

@@ -36,14 +36,15 @@ def rows(db, sql):
         return set(conn.execute(sql).fetchall())
 
 
-def ogi(*args):
-    sets = [x for name, value in SETTINGS.items() for x in ("--set", f"{name}={value}")]
+def ogi(*args, settings=None):
+    sets = [x for name, value in {**SETTINGS, **(settings or {})}.items() for x in ("--set", f"{name}={value}")]
     return subprocess.Popen([sys.executable, "-m", "harvester.cli", "--log-level", "WARNING", *map(str, args), *sets],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def writer(registry, db, redis_url):
-    proc = ogi("crawl", "--distributed", "--writer", "--portals", registry, "--db", db, "--redis-url", redis_url)
+def writer(registry, db, redis_url, settings=None):
+    proc = ogi("crawl", "--distributed", "--writer", "--portals", registry, "--db", db, "--redis-url", redis_url,
+               settings=settings)
     server = redis.Redis.from_url(redis_url)
     deadline = time.monotonic() + 60
     while not server.get("ogi:run"):          # the run is open: workers may join
@@ -52,8 +53,8 @@ def writer(registry, db, redis_url):
     return proc
 
 
-def worker(redis_url):
-    return ogi("crawl", "--distributed", "--redis-url", redis_url)
+def worker(redis_url, settings=None):
+    return ogi("crawl", "--distributed", "--redis-url", redis_url, settings=settings)
 
 
 def finish(proc, timeout=300):
@@ -161,3 +162,62 @@ def test_a_writer_killed_mid_write_resumes_from_what_it_left(sample_registry, cr
     assert "resuming distributed run" in err, err[-3000:]
     assert_same_dataset(db, crawled["db"])
     assert all(s == "finished" for (s,) in sqlite3.connect(db).execute("select status from crawl_runs")), out
+
+
+@pytest.fixture()
+def persistent_redis(tmp_path):
+    """A redis-server with its append-only file, fsynced on every write, that the test restarts."""
+    import shutil
+    from conftest import free_port
+    port = free_port()
+    cmd = [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
+           "--appendonly", "yes", "--appendfsync", "always", "--save", ""]
+    procs = []
+
+    def start():
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(port=port).ping()
+                return
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+
+    def restart():
+        redis.Redis(port=port).shutdown()          # SHUTDOWN: the append-only file is complete
+        procs[-1].wait(timeout=10)
+        start()
+
+    start()
+    yield f"redis://127.0.0.1:{port}", restart
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def test_redis_restarted_mid_crawl_loses_nothing(sample_registry, crawled, persistent_redis, slow_portals, tmp_path):
+    url, restart = persistent_redis
+    db = tmp_path / "ogi.db"
+    # While Redis is away a worker's reactor waits on it, so a download may time out: retried as
+    # by default (the one-machine crawl's final outcomes are the same with or without retries).
+    retry = {"RETRY_TIMES": "2"}
+    w = writer(sample_registry, db, url, settings=retry)
+    workers = [worker(url, settings=retry) for _ in range(2)]
+    deadline = time.monotonic() + 60
+    while True:
+        assert time.monotonic() < deadline, "the writer never wrote"
+        try:
+            if sqlite3.connect(db).execute("select count(*) from fetches").fetchone()[0] >= 5:
+                break
+        except sqlite3.Error:
+            pass
+        time.sleep(0.05)
+    restart()
+    for p in workers:
+        finish(p)
+    out, _ = finish(w)
+    assert "left unfetched" not in out, out
+    assert_same_dataset(db, crawled["db"])
