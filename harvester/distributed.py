@@ -169,6 +169,18 @@ class LeasedQueue(PriorityQueue):
     def requeue_dead(self) -> int:
         return requeue_dead(self.server, self.token, self.keys, self._requeue)
 
+    def requeue_own(self) -> int:
+        """Called when this worker's crawler is idle: nothing of it is in flight, so a lease it still
+        holds is an orphan (a pop whose reply a lost connection swallowed, then retried)."""
+        back = 0
+        for lease, owner in self.server.hgetall(self.keys[2]).items():
+            worker, score = _s(owner).rsplit("|", 1)
+            if worker == self.worker and self._requeue(keys=self.keys[:3], args=[lease, score]):
+                back += 1
+        if back:
+            log.warning("%d orphaned leases of this worker put back on the frontier %s", back, self.key)
+        return back
+
     def clear(self):
         self.server.delete(*self.keys)
 
@@ -279,6 +291,8 @@ class Scheduler(RedisScheduler):
     def _on_idle(self, spider):
         if len(self.queue):
             self._idle_since = None
+            raise DontCloseSpider
+        if self.queue.requeue_own():
             raise DontCloseSpider
         if self.queue.leased():
             # Others are still fetching (their pages may add work), or died holding requests.
