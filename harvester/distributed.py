@@ -18,7 +18,8 @@ Lua call, to the run's lease hash under the worker's id; it is released when its
 errback has run to the end (everything it yielded is queued or streamed), or when it re-enters
 the frontier (a retry, a redirect). Each worker refreshes `ogi:<token>:alive:<worker>` every
 second; leases of a worker whose key expired (OGI_WORKER_TTL, default 5 s) go back to the
-frontier, put there by any idle worker or by the writer.
+frontier, put there by any worker that is waiting for work (an idle worker also puts back its own
+leases: with nothing in flight, one it still holds is an orphan of a retried pop).
 
 The writer dies: the same command started again on the same host and database takes the run back
 (`resumable_run`) and first applies the consumer group's pending entries, what the dead writer
