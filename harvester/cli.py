@@ -57,8 +57,7 @@ def crawl(ctx, portals_file, db_path, only, distributed, writer, redis_url, jobd
         return _distributed(ctx, portals_file, db_path, only, writer, redis_url, concurrent_portals,
                             dict(o.split("=", 1) for o in overrides), wait)
     try:
-        summary = run_crawl(portals_file, db_path, only=only, distributed=distributed,
-                            redis_url=redis_url, overrides=dict(o.split("=", 1) for o in overrides),
+        summary = run_crawl(portals_file, db_path, only=only, overrides=dict(o.split("=", 1) for o in overrides),
                             log_level=ctx.obj["log_level"], concurrent_portals=concurrent_portals,
                             jobdir=jobdir, wait=wait)
     except DatabaseBusy as exc:

@@ -97,10 +97,12 @@ def _run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=N
     from harvester.pipelines import close_dbs, shutdown_pool
     from harvester.spiders.portal import PortalSpider
 
+    if distributed:   # one dataset from many machines needs workers and one writer
+        raise ValueError("a distributed crawl is harvester.distributed.run_writer (one) and run_worker (any number)")
     portals = load_portals(portals_file)
     if only:
         portals = [p for p in portals if p["name"] in set(only)]
-    settings = build_settings(db_path, overrides, log_level, distributed, redis_url)
+    settings = build_settings(db_path, overrides, log_level)
     database = dbmod.open_db(db_path)
     process = CrawlerProcess(settings)
 
@@ -118,18 +120,15 @@ def _run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=N
         if jobdir:
             # Resumable: Scrapy persists this portal's queue and seen-set here; rerun to resume.
             custom["JOBDIR"] = str(Path(jobdir) / portal["name"])
-        if custom or distributed:
-            attrs = {"custom_settings": custom}
-            if distributed:      # the Redis queue key is the spider name: one queue per portal
-                attrs["name"] = f"portal:{portal['name']}"
-            spidercls = type(f"PortalSpider_{len(jobs)}", (PortalSpider,), attrs)
+        if custom:
+            spidercls = type(f"PortalSpider_{len(jobs)}", (PortalSpider,), {"custom_settings": custom})
         crawler = process.create_crawler(spidercls)
         effective_robots = custom.get("ROBOTSTXT_OBEY", settings.getbool("ROBOTSTXT_OBEY"))
         run_id = database["crawl_runs"].insert({
             "portal": portal["name"], "spider": spidercls.name, "started": dbmod.now(),
             "status": "running", "robots_obeyed": int(effective_robots),
             "pid": os.getpid(), "host": socket.gethostname(),
-            "settings": dbmod.dumps({**custom, "distributed": distributed})}).last_pk
+            "settings": dbmod.dumps({**custom, "distributed": False})}).last_pk
         jobs.append((portal, run_id, crawler))
 
     semaphore = defer.DeferredSemaphore(max(1, concurrent_portals))
