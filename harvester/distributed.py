@@ -8,7 +8,7 @@ The writer opens a run: a fresh token, the portals and their crawl_runs ids unde
 so a new run never sees an old run's fingerprints. Workers join the current run and crawl its
 portals with scrapy-redis's scheduler and dupefilter (keys `ogi:<token>:portal:<name>:…`); what
 they scrape (bodies, candidates, errors) goes to the stream `ogi:<token>:items` instead of a
-database. The writer reads that stream through a consumer group and applies every item with the
+database (a worker waits while the writer trails by more than OGI_STREAM_MAX_ITEMS). The writer reads that stream through a consumer group and applies every item with the
 crawl's own ITEM_PIPELINES (harvester.pipelines: store, parse, record), acknowledging it once
 written; when every worker has ended, it closes the runs with harvester.crawl.finish_runs (the
 same code as a one-machine crawl) and deletes the run's keys.
@@ -340,10 +340,25 @@ class StreamPipeline:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def process_item(self, item):
+    async def _backlog_below_limit(self):
+        """Backpressure: while the writer is OGI_STREAM_MAX_ITEMS items behind (bodies wait in Redis's
+        memory), this worker's items wait, and so, through Scrapy's scraper limits, do its downloads."""
+        self._items = getattr(self, "_items", 0) + 1
+        if self._items % 20:
+            return
+        limit = self.crawler.settings.getint("OGI_STREAM_MAX_ITEMS", 1000)
+        waited = False
+        while self.server.xlen(self.stream) > limit:
+            if not waited:
+                waited = True
+                self.crawler.stats.inc_value("ogi/stream_waits")
+            await asyncio.sleep(0.2)
+
+    async def process_item(self, item):
         kind = type(item).__name__
         if kind not in ITEM_KINDS:
             return item
+        await self._backlog_below_limit()
         data = asdict(item)
         body = data.pop("body", b"") or b""
         self.server.xadd(self.stream, {"kind": kind, "worker": self.worker,

@@ -83,6 +83,7 @@ OGI_FRONTIER_POLL = 0.2                   # how often an idle worker looks at th
 OGI_WORKER_TTL = 5                        # a worker silent this long is dead: its leased requests go back
 OGI_JOIN_WAIT = 60                        # a worker waits this long for a writer's run to join
 OGI_WRITER_WAIT = 600                     # a writer waits this long for its first worker
+OGI_STREAM_MAX_ITEMS = 1000               # items (bodies) a writer may trail before workers wait for it
 
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

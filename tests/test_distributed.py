@@ -2,6 +2,7 @@
 and one writer keeps ONE dataset (harvester.distributed). The dataset equals a one-machine crawl's,
 every worker does a fair share, a second run starts afresh, and a worker killed with SIGKILL
 loses nothing: its leased requests are fetched by another worker."""
+import json
 import os
 import signal
 import sqlite3
@@ -141,7 +142,9 @@ def test_a_writer_killed_mid_write_resumes_from_what_it_left(sample_registry, cr
     """SIGKILL the writer while it writes; the same command started again takes the run back and
     applies what the dead writer had read but not acknowledged, and what came since."""
     db = tmp_path / "ogi.db"
-    w = writer(sample_registry, db, redis_url)
+    # Workers wait while the writer trails by more than 3 items: the dead writer stalls them.
+    backlog = {"OGI_STREAM_MAX_ITEMS": "3"}
+    w = writer(sample_registry, db, redis_url, settings=backlog)
     workers = [worker(redis_url) for _ in range(2)]
     deadline = time.monotonic() + 60
     while True:
@@ -154,14 +157,17 @@ def test_a_writer_killed_mid_write_resumes_from_what_it_left(sample_registry, cr
         time.sleep(0.05)
     os.kill(w.pid, signal.SIGKILL)
     w.communicate()
+    time.sleep(2)
     again = ogi("crawl", "--distributed", "--writer", "--portals", sample_registry, "--db", db,
-                "--redis-url", redis_url)
+                "--redis-url", redis_url, settings=backlog)
     for p in workers:
         finish(p)
     out, err = finish(again)
     assert "resuming distributed run" in err, err[-3000:]
     assert_same_dataset(db, crawled["db"])
-    assert all(s == "finished" for (s,) in sqlite3.connect(db).execute("select status from crawl_runs")), out
+    runs = list(sqlite3.connect(db).execute("select status, stats from crawl_runs"))
+    assert all(status == "finished" for status, _ in runs), out
+    assert sum(json.loads(stats).get("ogi/stream_waits", 0) for _, stats in runs) >= 1
 
 
 @pytest.fixture()
