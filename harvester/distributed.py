@@ -8,7 +8,8 @@ The writer opens a run: a fresh token, the portals and their crawl_runs ids unde
 so a new run never sees an old run's fingerprints. Workers join the current run and crawl its
 portals with scrapy-redis's scheduler and dupefilter (keys `ogi:<token>:portal:<name>:…`); what
 they scrape (bodies, candidates, errors) goes to the stream `ogi:<token>:items` instead of a
-database (a worker waits while the writer trails by more than OGI_STREAM_MAX_ITEMS). The writer reads that stream through a consumer group and applies every item with the
+database (a worker takes no new request while the writer trails by more than OGI_STREAM_MAX_ITEMS).
+The writer reads that stream through a consumer group and applies every item with the
 crawl's own ITEM_PIPELINES (harvester.pipelines: store, parse, record), acknowledging it once
 written; when every worker has ended, it closes the runs with harvester.crawl.finish_runs (the
 same code as a one-machine crawl) and deletes the run's keys.
@@ -245,8 +246,24 @@ class Scheduler(RedisScheduler):
         instance.idle_wait = crawler.settings.getfloat("OGI_IDLE_BEFORE_CLOSE", 10)
         instance.poll = crawler.settings.getfloat("OGI_FRONTIER_POLL", 0.2)
         instance._idle_since = None
+        instance.backlog_limit = crawler.settings.getint("OGI_STREAM_MAX_ITEMS", 1000)
+        instance.stream = f"{prefix(crawler.settings.get('OGI_RUN_TOKEN'))}:items"
+        instance._behind, instance._checked = False, 0.0
         crawler.signals.connect(instance._on_idle, signal=signals.spider_idle)
         return instance
+
+    def _writer_behind(self) -> bool:
+        """Backpressure: while the writer trails by more than OGI_STREAM_MAX_ITEMS items (bodies wait
+        in Redis's memory), take no new request; items keep their order (a worker never holds an
+        item back while the requests yielded after it go ahead)."""
+        now = time.monotonic()
+        if now - self._checked >= min(self.poll, 0.2):
+            self._checked = now
+            behind = self.server.xlen(self.stream) > self.backlog_limit
+            if behind and not self._behind:
+                self.crawler.stats.inc_value("ogi/stream_waits")
+            self._behind = behind
+        return self._behind
 
     def open(self, spider):
         super().open(spider)
@@ -272,6 +289,8 @@ class Scheduler(RedisScheduler):
                 self.queue.ack(lease)
 
     def next_request(self):
+        if self._writer_behind():
+            return None
         request = self.queue.pop()
         if request is None:
             return None
@@ -340,25 +359,10 @@ class StreamPipeline:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    async def _backlog_below_limit(self):
-        """Backpressure: while the writer is OGI_STREAM_MAX_ITEMS items behind (bodies wait in Redis's
-        memory), this worker's items wait, and so, through Scrapy's scraper limits, do its downloads."""
-        self._items = getattr(self, "_items", 0) + 1
-        if self._items % 20:
-            return
-        limit = self.crawler.settings.getint("OGI_STREAM_MAX_ITEMS", 1000)
-        waited = False
-        while self.server.xlen(self.stream) > limit:
-            if not waited:
-                waited = True
-                self.crawler.stats.inc_value("ogi/stream_waits")
-            await asyncio.sleep(0.2)
-
-    async def process_item(self, item):
+    def process_item(self, item):
         kind = type(item).__name__
         if kind not in ITEM_KINDS:
             return item
-        await self._backlog_below_limit()
         data = asdict(item)
         body = data.pop("body", b"") or b""
         self.server.xadd(self.stream, {"kind": kind, "worker": self.worker,
