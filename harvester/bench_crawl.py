@@ -174,3 +174,102 @@ def bench_recrawl() -> None:
         print(f"{'':<52} {'2/1':>4} {r2 / max(1, r1):>9.0%} {b2 / max(1, b1):>11.0%}")
     print("\nThe second run fetches list pages, APIs and broken links again; known report pages and "
           "attachments come from the store until OGI_REVALIDATE_DAYS, then by conditional GET.")
+
+
+def bench_distributed(workers=(1, 2, 4), latency: float = 0.1, per_worker: int = 4,
+                      redis_url: str | None = None) -> None:
+    """`ogi bench distributed`: one writer and 1, 2, 4 workers (processes on this machine) crawl the
+    large bench column, whose server answers every request after `latency` seconds as a real portal
+    does; pages/min per worker count and efficiency (pages/min at N / (N x pages/min at 1)), then
+    Redis memory per million fingerprints."""
+    import shutil
+    import socket
+
+    import redis as redislib
+
+    class Slow(_BenchSite):
+        def do_GET(self):
+            time.sleep(latency)
+            super().do_GET()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    big = [{"name": "bench-column", "start_url": f"http://127.0.0.1:{server.server_address[1]}/xxgknb/index.html"}]
+    redis_proc = None
+    if redis_url is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        redis_proc = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", str(port),
+                                       "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        redis_url = f"redis://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                redislib.Redis.from_url(redis_url).ping()
+                break
+            except redislib.ConnectionError:
+                time.sleep(0.1)
+    sets = {"AUTOTHROTTLE_ENABLED": "false", "DOWNLOAD_DELAY": "0", "DOWNLOAD_TIMEOUT": "10", "RETRY_TIMES": "0",
+            "CONCURRENT_REQUESTS_PER_DOMAIN": str(per_worker), "OGI_PARSE_IN_CRAWL": "false",
+            "OGI_IDLE_BEFORE_CLOSE": "2"}
+    args = [x for name, value in sets.items() for x in ("--set", f"{name}={value}")]
+    results = []
+    try:
+        for n in workers:
+            with tempfile.TemporaryDirectory() as tmp:
+                registry = Path(tmp) / "portals.yaml"
+                registry.write_text(yaml.safe_dump({"portals": big}, allow_unicode=True), encoding="utf-8")
+                db_path = Path(tmp) / "ogi.db"
+                base = [sys.executable, "-m", "harvester.cli", "--log-level", "WARNING", "crawl", "--distributed"]
+                started = time.monotonic()
+                writer = subprocess.Popen([*base, "--writer", "--portals", str(registry), "--db", str(db_path),
+                                           "--redis-url", redis_url, *args],
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                while not redislib.Redis.from_url(redis_url).get("ogi:run"):
+                    time.sleep(0.05)
+                procs = [subprocess.Popen([*base, "--redis-url", redis_url, *args], stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True) for _ in range(n)]
+                for p in procs:
+                    p.communicate()
+                workers_done = time.monotonic()
+                writer.communicate()
+                elapsed = time.monotonic() - started
+                from harvester.db import open_db
+                database = open_db(db_path)
+                pages = database.execute("select count(*) from fetches").fetchone()[0]
+                first, last = database.execute("select min(fetched_at), max(fetched_at) from fetches").fetchone()
+                import datetime as dt
+                window = max(1.0, (dt.datetime.fromisoformat(last) - dt.datetime.fromisoformat(first)).total_seconds())
+                results.append((n, pages, elapsed, workers_done - started, window))
+        print(f"one large column ({LIST_PAGES} list pages, {LIST_PAGES * PER_PAGE} reports), {latency * 1000:.0f} ms "
+              f"per answer, {per_worker} requests at a time per worker, bodies stored, parsing off")
+        print(f"{'workers':>7} {'pages':>6} {'wall s':>7} {'fetch s':>8} {'pages/min':>10} {'efficiency':>11}")
+        base_rate = None
+        for n, pages, elapsed, _, window in results:
+            rate = pages / window * 60
+            base_rate = base_rate or rate / n
+            print(f"{n:>7} {pages:>6} {elapsed:>7.1f} {window:>8.0f} {rate:>10.0f} {rate / (n * base_rate):>11.2f}")
+        print("(fetch s: first to last fetch in the database; wall s adds process start-up, the idle wait "
+              "before workers end and the writer's closing; efficiency = pages/min at N / (N x pages/min at 1))")
+        # Memory of the seen-set: fingerprints are 40 hex characters in a Redis set.
+        r = redislib.Redis.from_url(redis_url)
+        before = r.info("memory")["used_memory"]
+        n_fp = 200_000
+        pipe = r.pipeline(transaction=False)
+        import hashlib
+        for i in range(n_fp):
+            pipe.sadd("ogi:bench:dupefilter", hashlib.sha1(str(i).encode()).hexdigest())
+            if i % 10_000 == 9_999:
+                pipe.execute()
+        pipe.execute()
+        used = r.info("memory")["used_memory"] - before
+        r.delete("ogi:bench:dupefilter")
+        print(f"\nRedis memory for the seen-set: {used / n_fp * 1_000_000 / 2**20:.0f} MB per million fingerprints "
+              f"(measured with {n_fp:,}); a run's keys are deleted when its writer closes it.")
+    finally:
+        server.shutdown()
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=10)

@@ -33,7 +33,12 @@ def main(ctx, log_level):
                    "Each portal needs `name` and `start_url`.")
 @click.option("--db", "db_path", default=DEFAULT_DB, type=click.Path(), help="SQLite database to write.")
 @click.option("--only", multiple=True, help="Crawl only these portal names (repeatable).")
-@click.option("--distributed", is_flag=True, help="Use a shared Redis frontier (scrapy-redis).")
+@click.option("--distributed", is_flag=True,
+              help="A worker of a distributed run: share the Redis frontier (scrapy-redis) and send what it "
+                   "fetches to the run's writer; --portals and --db are not used (the writer's are).")
+@click.option("--writer", is_flag=True,
+              help="With --distributed: open a run of --portals and be its one writer of --db and its blob "
+                   "store; ends when every worker has ended.")
 @click.option("--redis-url", default=None, help="Redis URL for --distributed (default: REDIS_URL env).")
 @click.option("--jobdir", default=None, type=click.Path(),
               help="Make the crawl resumable: state kept per portal under this folder; rerun to resume.")
@@ -43,13 +48,18 @@ def main(ctx, log_level):
 @click.option("--wait/--no-wait", default=True,
               help="When another crawl or reparse is writing the database: wait for it, or exit (75).")
 @click.pass_context
-def crawl(ctx, portals_file, db_path, only, distributed, redis_url, jobdir, concurrent_portals, overrides, wait):
+def crawl(ctx, portals_file, db_path, only, distributed, writer, redis_url, jobdir, concurrent_portals,
+          overrides, wait):
     """Crawl the portals in the registry, store every body, parse reports, rebuild `reports`."""
     from harvester.crawl import run_crawl
     from harvester.db import DatabaseBusy
+    if writer and not distributed:
+        raise click.UsageError("--writer is the writer of a distributed run: use it with --distributed")
+    if distributed:
+        return _distributed(ctx, portals_file, db_path, only, writer, redis_url, concurrent_portals,
+                            dict(o.split("=", 1) for o in overrides), wait)
     try:
-        summary = run_crawl(portals_file, db_path, only=only, distributed=distributed,
-                            redis_url=redis_url, overrides=dict(o.split("=", 1) for o in overrides),
+        summary = run_crawl(portals_file, db_path, only=only, overrides=dict(o.split("=", 1) for o in overrides),
                             log_level=ctx.obj["log_level"], concurrent_portals=concurrent_portals,
                             jobdir=jobdir, wait=wait)
     except DatabaseBusy as exc:
@@ -57,6 +67,38 @@ def crawl(ctx, portals_file, db_path, only, distributed, redis_url, jobdir, conc
         sys.exit(75)          # EX_TEMPFAIL: try again later
     click.echo(summary.render())
     sys.exit(0 if summary.ok else 1)
+
+
+def _distributed(ctx, portals_file, db_path, only, writer, redis_url, concurrent_portals, overrides, wait):
+    """`ogi crawl --distributed [--writer]` (harvester.distributed)."""
+    from harvester import distributed
+    from harvester.db import DatabaseBusy
+    try:
+        if writer:
+            summary = distributed.run_writer(portals_file, db_path, only=only, redis_url=redis_url,
+                                             overrides=overrides, log_level=ctx.obj["log_level"], wait=wait)
+        else:
+            result = distributed.run_worker(redis_url, overrides=overrides, log_level=ctx.obj["log_level"],
+                                            concurrent_portals=concurrent_portals)
+    except DatabaseBusy as exc:
+        click.echo(f"ogi crawl: {exc}", err=True)
+        sys.exit(75)
+    except RuntimeError as exc:
+        click.echo(f"ogi crawl: {exc}", err=True)
+        sys.exit(2)
+    if writer:
+        click.echo(summary.render())
+        d = summary.distributed
+        click.echo(f"distributed run {d['run']}: {len(d['workers'])} workers; pages fetched by worker: "
+                   + json.dumps(d["fetched_by"], sort_keys=True))
+        if d["leftover"]:
+            click.echo("left unfetched (every worker ended or died): " + json.dumps(d["leftover"]))
+        sys.exit(0 if summary.ok else 1)
+    click.echo(f"worker {result['worker']} of run {result['run']}:")
+    for name, r in result["portals"].items():
+        click.echo(f"  {name:<28} fetched {r['fetched']:>5}  ended: {r['close'] or r['reason']}")
+    click.echo("fetched " + str(sum(r["fetched"] for r in result["portals"].values())))
+    sys.exit(0 if all(r["reason"] == "finished" for r in result["portals"].values()) else 1)
 
 
 @main.command()
@@ -234,6 +276,17 @@ def bench_recrawl():
     """Requests and bytes of a second crawl of unchanged portals, as a fraction of the first."""
     from harvester.bench_crawl import bench_recrawl as run
     run()
+
+
+@bench.command("distributed")
+@click.option("--workers", default="1,2,4", help="Worker counts to run, comma-separated.")
+@click.option("--latency", default=0.1, help="Seconds the bench portal takes to answer each request.")
+@click.option("--per-worker", default=4, help="Requests each worker has in flight (CONCURRENT_REQUESTS_PER_DOMAIN).")
+@click.option("--redis-url", default=None, help="Use this Redis (default: start redis-server on a free port).")
+def bench_distributed_cmd(workers, latency, per_worker, redis_url):
+    """Pages/min and efficiency of 1, 2, 4 distributed workers and one writer on a slow portal."""
+    from harvester.bench_crawl import bench_distributed as run
+    run(tuple(int(n) for n in workers.split(",")), latency, per_worker, redis_url)
 
 
 @bench.command("site")

@@ -2,8 +2,8 @@
 number at a time, then the derived tables rebuilt and a per-portal summary printed.
 
 Per-portal registry fields become that crawler's settings (obey_robots, download_delay, …);
-`--set NAME=VALUE` overrides apply to every portal. `--distributed` swaps in scrapy-redis's
-scheduler and dupefilter so several machines share one frontier.
+`--set NAME=VALUE` overrides apply to every portal. Crawls on several machines (`ogi crawl
+--distributed`, workers and one writer) are harvester.distributed, which ends with finish_runs here.
 """
 from __future__ import annotations
 
@@ -97,10 +97,12 @@ def _run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=N
     from harvester.pipelines import close_dbs, shutdown_pool
     from harvester.spiders.portal import PortalSpider
 
+    if distributed:   # one dataset from many machines needs workers and one writer
+        raise ValueError("a distributed crawl is harvester.distributed.run_writer (one) and run_worker (any number)")
     portals = load_portals(portals_file)
     if only:
         portals = [p for p in portals if p["name"] in set(only)]
-    settings = build_settings(db_path, overrides, log_level, distributed, redis_url)
+    settings = build_settings(db_path, overrides, log_level)
     database = dbmod.open_db(db_path)
     settings.set("OGI_PROGRESS_PORTALS", len(portals), priority="cmdline")
     process = CrawlerProcess(settings)
@@ -120,18 +122,15 @@ def _run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=N
         if jobdir:
             # Resumable: Scrapy persists this portal's queue and seen-set here; rerun to resume.
             custom["JOBDIR"] = str(Path(jobdir) / portal["name"])
-        if custom or distributed:
-            attrs = {"custom_settings": custom}
-            if distributed:      # the Redis queue key is the spider name: one queue per portal
-                attrs["name"] = f"portal:{portal['name']}"
-            spidercls = type(f"PortalSpider_{len(jobs)}", (PortalSpider,), attrs)
+        if custom:
+            spidercls = type(f"PortalSpider_{len(jobs)}", (PortalSpider,), {"custom_settings": custom})
         crawler = process.create_crawler(spidercls)
         effective_robots = custom.get("ROBOTSTXT_OBEY", settings.getbool("ROBOTSTXT_OBEY"))
         run_id = database["crawl_runs"].insert({
             "portal": portal["name"], "spider": spidercls.name, "started": dbmod.now(),
             "status": "running", "robots_obeyed": int(effective_robots),
             "pid": os.getpid(), "host": socket.gethostname(),
-            "settings": dbmod.dumps({**custom, "distributed": distributed})}).last_pk
+            "settings": dbmod.dumps({**custom, "distributed": False})}).last_pk
         jobs.append((portal, run_id, crawler))
 
     semaphore = defer.DeferredSemaphore(max(1, concurrent_portals))
@@ -149,10 +148,19 @@ def _run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=N
         shutdown_pool()
         close_dbs()
 
+    finished = [(portal, run_id, crawler.stats.get_stats() if crawler.stats else {})
+                for portal, run_id, crawler in jobs]
+    return finish_runs(db_path, finished)
+
+
+def finish_runs(db_path, finished: list[tuple[dict, int, dict]]) -> CrawlSummary:
+    """After the crawlers stopped: each portal's crawl_runs row gets its final status and Scrapy
+    stats, its incomplete lists and a count drop become errors rows, its schedule moves on; then the
+    derived tables are rebuilt. `finished` is (portal, crawl_runs id, stats) per portal; the
+    distributed writer (harvester.distributed) calls this with the workers' merged stats."""
     database = dbmod.open_db(db_path)
     summary = CrawlSummary(db_path=str(db_path))
-    for portal, run_id, crawler in jobs:
-        stats = crawler.stats.get_stats() if crawler.stats else {}
+    for portal, run_id, stats in finished:
         reason = stats.get("finish_reason", "not started")
         database["crawl_runs"].update(run_id, {
             "status": "finished" if reason == "finished" else str(reason),
@@ -174,7 +182,7 @@ def _run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=N
 
     from harvester.reports import rebuild
     rebuild(database)
-    _record_non_reports(database, [run_id for _, run_id, _ in jobs])
+    _record_non_reports(database, [run_id for _, run_id, _ in finished])
     _prepare_site(db_path)
     summary.reports_total = database["reports"].count
     summary.documents_total = database["documents"].count
@@ -196,18 +204,21 @@ def _alive(pid: int | None) -> bool:
         return True
 
 
-def mark_killed_runs(database, portals: set[str], max_hours: float = 24) -> dict[str, str]:
-    """Runs of these portals left 'running' by a process of this host that no longer exists were
-    killed: mark them (status 'killed', an errors row) and return, per portal, since when its stored
-    bytes are the interrupted work to resume (the start of the earliest such run). A run killed longer
-    ago than max_hours is marked but not resumed: its list pages are too old to stand for today's."""
+def mark_killed_runs(database, portals: set[str] | None = None, max_hours: float = 24,
+                     keep=()) -> dict[str, str]:
+    """Runs of these portals (all when None) left 'running' by a process of this host that no longer
+    exists were killed: mark them (status 'killed', an errors row) and return, per portal, since when
+    its stored bytes are the interrupted work to resume (the start of the earliest such run). A run
+    killed longer ago than max_hours is marked but not resumed: its list pages are too old to stand
+    for today's. Runs in `keep` are being resumed (a distributed writer taking its run back)."""
     import datetime as dt
     host = socket.gethostname()
     since: dict[str, str] = {}
     oldest = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=max_hours)).isoformat()
     for run in database.query("select id, portal, started, pid, host from crawl_runs where status = 'running' "
                               "order by id"):
-        if run["portal"] not in portals or run["host"] != host or _alive(run["pid"]) and run["pid"] != os.getpid():
+        if run["id"] in keep or (portals is not None and run["portal"] not in portals) \
+                or run["host"] != host or _alive(run["pid"]) and run["pid"] != os.getpid():
             continue
         database["crawl_runs"].update(run["id"], {"status": "killed", "finished": dbmod.now()})
         database["errors"].insert({"run_id": run["id"], "portal": run["portal"], "url": None, "kind": "run_killed",

@@ -84,6 +84,13 @@ OGI_MAX_CAPTURED_RESPONSES = 200          # script replies mined per rendered pa
 OGI_INCREMENTAL = True                    # known report pages/attachments not re-downloaded (harvester.incremental)
 OGI_RESUME_MAX_HOURS = 24                 # a killed run younger than this is resumed from what it stored
 OGI_REVALIDATE_DAYS = 7                   # younger than this: answered from the store; older: conditional GET
+# Distributed runs (harvester.distributed; seconds).
+OGI_IDLE_BEFORE_CLOSE = 10                # a worker ends a portal after its frontier stayed empty this long
+OGI_FRONTIER_POLL = 0.2                   # how often an idle worker looks at the shared frontier
+OGI_WORKER_TTL = 5                        # a worker silent this long is dead: its leased requests go back
+OGI_JOIN_WAIT = 60                        # a worker waits this long for a writer's run to join
+OGI_WRITER_WAIT = 600                     # a writer waits this long for its first worker
+OGI_STREAM_MAX_ITEMS = 1000               # items (bodies) a writer may trail before workers wait for it
 
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

@@ -33,6 +33,8 @@ class _Handler(BaseHTTPRequestHandler):
             super().log_message(fmt, *args)
 
     def _serve(self, method: str) -> None:
+        if self.server.latency:      # what a real portal costs per request (distributed benchmarks, tests)
+            time.sleep(self.server.latency)
         parts = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(parts.path)
         query = parts.query
@@ -106,7 +108,7 @@ class SamplePortals:
     """A running server. `base_url` is "http://HOST:PORT"; `stop()` shuts it down."""
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1", slow_delay: float | None = None,
-                 verbose: bool = False):
+                 verbose: bool = False, latency: float | None = None):
         catalog()   # build once, before serving
         if slow_delay is None:
             slow_delay = float(os.environ.get("OGI_SAMPLE_SLOW_DELAY", DEFAULT_SLOW_DELAY))
@@ -114,11 +116,21 @@ class SamplePortals:
         self.httpd.slow_delay = max(0.0, min(MAX_SLOW_DELAY, float(slow_delay)))
         self.httpd.stopping = threading.Event()
         self.httpd.verbose = verbose
+        # Seconds added to every answer (settable while serving: `portals.latency = 0.05`).
+        self.httpd.latency = float(os.environ.get("OGI_SAMPLE_LATENCY", 0) if latency is None else latency)
         self.httpd.requests = self.httpd.bytes_sent = 0
         self.httpd.counter_lock = threading.Lock()
         self.host, self.port = self.httpd.server_address[:2]
         self.base_url = f"http://{self.host}:{self.port}"
         self._thread: threading.Thread | None = None
+
+    @property
+    def latency(self) -> float:
+        return self.httpd.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self.httpd.latency = max(0.0, float(seconds))
 
     def start_background(self) -> "SamplePortals":
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
@@ -145,6 +157,6 @@ class SamplePortals:
 
 
 def start(port: int = 0, host: str = "127.0.0.1", slow_delay: float | None = None,
-          verbose: bool = False) -> SamplePortals:
+          verbose: bool = False, latency: float | None = None) -> SamplePortals:
     """Start the sample portals in a background thread; usable as a context manager."""
-    return SamplePortals(port, host, slow_delay, verbose).start_background()
+    return SamplePortals(port, host, slow_delay, verbose, latency).start_background()

@@ -83,6 +83,9 @@ def _header(response, name: bytes) -> str | None:
 
 class PortalSpider(scrapy.Spider):
     name = "portal"
+    # Distributed workers each see part of a list's pages: they keep what they found on any list
+    # (stated total or not) and the writer joins the parts (harvester.distributed).
+    track_every_list = False
 
     def __init__(self, portal: dict, run_id: int | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -383,8 +386,9 @@ class PortalSpider(scrapy.Spider):
                                              same_site=same_site)
             if verdict.decision == classify.REJECT:
                 followed["rejected"] += 1
-            if root in self._lists and not on_report_page and self._is_record(link, verdict):
-                self._lists[root]["found"].add(url)
+            if (root in self._lists or self.track_every_list) and not on_report_page \
+                    and self._is_record(link, verdict):
+                self._lists.setdefault(root, {"stated": None, "found": set()})["found"].add(url)
             if verdict.decision in (classify.REPORT, classify.ATTACHMENT, classify.TWIN, classify.REJECT):
                 self.counts["candidates"] += 1
                 yield Candidate(url, self.portal_name, link.text, response.url,
@@ -456,16 +460,18 @@ class PortalSpider(scrapy.Spider):
     def _note_stated_total(self, response) -> None:
         """The first page of a list: keep the total it states (共N条, recordCount…), if any."""
         root = self._list_root(response)
-        if root in self._lists or response.meta.get("list_root") or not isinstance(response, TextResponse):
+        if self._lists.get(root, {}).get("stated") is not None or response.meta.get("list_root") \
+                or not isinstance(response, TextResponse):
             return
         stated = [int(a or b) for a, b in STATED_TOTAL.findall(response.text[:200_000])]
         if stated and len(self._lists) < 1000:
-            self._lists[root] = {"stated": max(stated), "found": set()}
+            self._lists.setdefault(root, {"stated": None, "found": set()})["stated"] = max(stated)
 
     def closed(self, reason):
         # Read by harvester.crawl once the crawler stops (stats outlive the spider).
         self.crawler.stats.set_value("ogi/lists", [
-            {"url": url, "stated": v["stated"], "found": len(v["found"])} for url, v in self._lists.items()])
+            {"url": url, "stated": v["stated"], "found": len(v["found"])} for url, v in self._lists.items()
+            if v["stated"] is not None])
 
     def may_redirect(self, request, from_url: str) -> bool:
         """Whether a redirect from `from_url` to `request.url` obeys the rule `_follow` applies to links: the
