@@ -135,3 +135,12 @@ def test_a_link_that_says_only_view_takes_its_rows_title():
     assert found["http://h/art/2.html"].startswith("2024年政务公开工作要点")
     assert found["http://h/files/2.pdf"].startswith("某某局2022年政府信息公开工作年度报告")
     assert found["http://h/nb/list.html"] == "更多"          # no row around it: left as it is
+
+
+def test_a_stated_total_counts_only_in_the_pager():
+    from harvester.spiders.portal import stated_totals
+    assert stated_totals('<div class="page">共23条 每页10条 <a href="i_1.html">下一页</a></div>') == [23]
+    assert stated_totals('<div class="total">共6条</div><button class="load-more">加载更多</button>') == [6]
+    assert stated_totals("<script>var pageConf = {recordCount: '120', perPage: 20};</script>") == [120]
+    # a mailbox or statistics box elsewhere on the page is not this list's total
+    assert stated_totals('<div class="mailbox">领导信箱：共1234条来信，已全部办结。</div>') == []

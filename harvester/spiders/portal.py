@@ -38,6 +38,21 @@ STATED_TOTAL = re.compile(
     r"共\s*(\d{1,6})\s*(?:条|篇|项|个|份)|(?:recordCount|totalRecord|totalCount|totalNum|record_count)"
     r"[\"']?\s*[:=]\s*[\"']?(\d{1,6})", re.I)
 CJK = re.compile(r"[\u4e00-\u9fff]")
+# A "共N条" counts this list only when it sits in the pager (page words or a load-more control nearby),
+# not a mailbox or statistics box elsewhere on the page; script fields (recordCount…) are the list's own.
+PAGER_NEAR = re.compile(r"页|更多|加载|page|pager", re.I)
+
+
+def stated_totals(text: str) -> list[int]:
+    found = []
+    for match in STATED_TOTAL.finditer(text[:200_000]):
+        if match.group(2):
+            found.append(int(match.group(2)))
+        elif PAGER_NEAR.search(text[max(0, match.start() - 100): match.end() + 100]):
+            found.append(int(match.group(1)))
+    return found
+
+
 MAGIC = {b"%PDF": "application/pdf", b"PK\x03\x04": "application/zip",
          b"\xd0\xcf\x11\xe0": "application/x-ole-storage", b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
@@ -463,7 +478,7 @@ class PortalSpider(scrapy.Spider):
         if self._lists.get(root, {}).get("stated") is not None or response.meta.get("list_root") \
                 or not isinstance(response, TextResponse):
             return
-        stated = [int(a or b) for a, b in STATED_TOTAL.findall(response.text[:200_000])]
+        stated = stated_totals(response.text)
         if stated and len(self._lists) < 1000:
             self._lists.setdefault(root, {"stated": None, "found": set()})["stated"] = max(stated)
 
@@ -519,7 +534,7 @@ class PortalSpider(scrapy.Spider):
         if not followed["report"]:
             # Nothing found: render if the page's scripts could be what shows the list.
             return builds or fetches
-        stated = [int(a or b) for a, b in STATED_TOTAL.findall(response.text[:200_000])]
+        stated = stated_totals(response.text)
         listed = followed["report"] + followed["rejected"]
         # Records shown here and on real pager links may still fall short of the stated total;
         # only a page with no real (href) pager and a script that could fetch more is rendered.
