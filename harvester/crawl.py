@@ -92,7 +92,6 @@ def run_crawl(portals_file, db_path, *, wait: bool = True, **kwargs) -> CrawlSum
 def _run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=None,
                overrides=None, log_level="INFO", concurrent_portals: int = 4,
                jobdir: str | None = None) -> CrawlSummary:
-    from twisted.internet import defer
 
     from harvester.pipelines import close_dbs, shutdown_pool
     from harvester.spiders.portal import PortalSpider
@@ -133,17 +132,8 @@ def _run_crawl(portals_file, db_path, *, only=(), distributed=False, redis_url=N
             "settings": dbmod.dumps({**custom, "distributed": False})}).last_pk
         jobs.append((portal, run_id, crawler))
 
-    semaphore = defer.DeferredSemaphore(max(1, concurrent_portals))
-    done = defer.DeferredList([semaphore.run(process.crawl, crawler, portal=portal, run_id=run_id)
-                               for portal, run_id, crawler in jobs], consumeErrors=True)
-
-    def stop(_):
-        from twisted.internet import reactor
-        if reactor.running:
-            reactor.stop()
-    done.addBoth(stop)
     try:
-        process.start(stop_after_crawl=False, install_signal_handlers=True)
+        run_crawlers(process, [(crawler, portal, run_id) for portal, run_id, crawler in jobs], concurrent_portals)
     finally:
         shutdown_pool()
         close_dbs()
@@ -187,6 +177,23 @@ def finish_runs(db_path, finished: list[tuple[dict, int, dict]]) -> CrawlSummary
     summary.reports_total = database["reports"].count
     summary.documents_total = database["documents"].count
     return summary
+
+
+def run_crawlers(process, crawlers: list[tuple], concurrent_portals: int) -> None:
+    """Run (crawler, portal, run_id) triples, a bounded number at a time, until all have ended;
+    blocks in the reactor. Shared by one-machine crawls and distributed workers."""
+    from twisted.internet import defer
+
+    semaphore = defer.DeferredSemaphore(max(1, concurrent_portals))
+    done = defer.DeferredList([semaphore.run(process.crawl, crawler, portal=portal, run_id=run_id)
+                               for crawler, portal, run_id in crawlers], consumeErrors=True)
+
+    def stop(_):
+        from twisted.internet import reactor
+        if reactor.running:
+            reactor.stop()
+    done.addBoth(stop)
+    process.start(stop_after_crawl=False, install_signal_handlers=True)
 
 
 def _alive(pid: int | None) -> bool:

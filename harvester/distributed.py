@@ -394,9 +394,8 @@ def run_worker(redis_url: str | None, *, overrides=None, log_level="INFO", concu
     """Join the current run, crawl its portals until their frontiers stay empty, stream every item.
     Returns {"run": token, "worker": id, "portals": {name: {...}}}; no database is written."""
     from scrapy.crawler import CrawlerProcess
-    from twisted.internet import defer
 
-    from harvester.crawl import build_settings, portal_settings
+    from harvester.crawl import build_settings, portal_settings, run_crawlers
 
     redis_url = redis_url or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
     server = connect(redis_url)
@@ -452,17 +451,8 @@ def run_worker(redis_url: str | None, *, overrides=None, log_level="INFO", concu
         crawler.signals.connect(closed, signal=signals.spider_closed)
         jobs.append((portal, run_id, crawler, closed))   # (signals hold receivers weakly)
 
-    semaphore = defer.DeferredSemaphore(max(1, concurrent_portals))
-    done = defer.DeferredList([semaphore.run(process.crawl, crawler, portal=portal, run_id=run_id)
-                               for portal, run_id, crawler, _ in jobs], consumeErrors=True)
-
-    def stop(_):
-        from twisted.internet import reactor
-        if reactor.running:
-            reactor.stop()
-    done.addBoth(stop)
     try:
-        process.start(stop_after_crawl=False, install_signal_handlers=True)
+        run_crawlers(process, [(crawler, portal, run_id) for portal, run_id, crawler, _ in jobs], concurrent_portals)
     finally:
         server.sadd(f"{prefix(token)}:ended", worker)
         heartbeat.stop()

@@ -29,10 +29,12 @@ OGI = Path(sys.executable).with_name("ogi")
 # (parsers/ocr.py) and the blank-row fix: cells F1 0.9978 (P 3572/3572, R 3572/3588), 16/18
 # documents exact, tables 102/102, identity failures P 1.000 / R 1.000. What is missing: 16
 # run-together 平潭 table-2 cells that no reading can split safely (left unread with the reason).
+# F1 and the exact share sit below the 28-document floors above only because the corpus grew;
+# issue 12 asked for them to be re-set to what was measured on it. Floors only rise from here.
 FLOORS = {
-    "cells_f1": 0.997,
+    "cells_f1": 0.9975,
     "cells_precision": 1.0,
-    "docs_exact_share": 0.88,
+    "docs_exact_share": 0.888,
     "meta": 0.99,
     "identity_recall": 1.0,
     "identity_precision": 1.0,
