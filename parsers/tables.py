@@ -189,6 +189,53 @@ def _fuzzy_search(labels, ctext: str, pos: int, hi: int):
     return None
 
 
+def _near_label(labels, ctext: str, lo: int, hi: int):
+    """The one place in ctext[lo:hi] closest to a label core (edit distance: a character or, for long
+    labels, a quarter of them missing, wrong or extra), if it is close enough and no other place is
+    as close. The window holds no digit (values are not label text); past one edit, and for short
+    labels, the row's own numbering (2. / (三)) must stand right before it."""
+    from rapidfuzz.distance import Levenshtein
+
+    gap = ctext[lo:hi]
+    best: tuple[int, int, int] | None = None
+    tie = False
+    for label in labels:
+        prefix, core = _prefix_alternatives(label)
+        L = len(core)
+        if L < 6 and not prefix or L < 4:
+            continue            # a short core counts only with its numbering: （六）其处理
+        allowed = 1 if L < 10 else L // 4
+        seen: dict[tuple[int, int], int] = {}
+        for i in range(len(gap)):
+            if gap[i].isdigit():
+                continue
+            for w in range(max(3, L - allowed), L + allowed + 1):
+                piece = gap[i:i + w]
+                if len(piece) < w or any(ch.isdigit() for ch in piece):
+                    break
+                d = Levenshtein.distance(piece, core, score_cutoff=allowed)
+                if d > allowed or (piece[0] != core[0] and piece[-1] != core[-1]):
+                    continue
+                numbered = re.search(f"(?:{prefix})$", gap[:i]) if prefix else None
+                if numbered and numbered.group(0).isdigit():
+                    numbered = None     # a bare digit may as well be the last value of the row before
+                if (d > 1 or L < 6) and prefix and not numbered:
+                    continue
+                # the numbering is the label's, not the digits of the row before (…0000000 2.其他…)
+                seen[(numbered.start() if numbered else i, i + w)] = d
+        for (a, b), d in seen.items():
+            if best is None or d < best[0]:
+                best, tie = (d, a, b), False
+            elif d == best[0] and not (a < best[2] and best[1] < b):
+                if any(ch.isdigit() for ch in gap[min(b, best[2]):max(a, best[1])]):
+                    tie = True      # as close at another row's place: not ours to choose
+                elif a > best[1]:
+                    best = (d, a, b)    # the label repeated (a merged cell): the copy before the values
+    if best is None or tie or best[0] == 0:
+        return None
+    return _Match(lo + best[1], lo + best[2])
+
+
 # --------------------------------------------------------------------------- value cells
 _VALUE_CELL = re.compile(
     r"^[+\-]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)?\s*(?:万元|万|元|件|个|项|条)?$|^(?:增加|减少|新增|减)\d+(?:\.\d+)?$")
@@ -495,7 +542,33 @@ class _Parser:
             end = _extend_annotation(ctext, m.end())
             found.append(_Anchor(rid, m.start(), end))
             pos = end
-        return found
+        return self._fill_misprinted(rows, found, start, limit, window)
+
+    def _fill_misprinted(self, rows, found: list[_Anchor], start: int, limit: int, window: int) -> list[_Anchor]:
+        """Rows the exact pass missed, read as a human reader would: a label printed with characters
+        missing, wrong or extra (2.其他法律行政止公开) is the row the template puts between the rows
+        found on either side of it. Looked for only in that gap, and only when one place fits best."""
+        if not found:
+            return found
+        ctext = self.c.text
+        order = {r.id: k for k, r in enumerate(rows)}
+        out = list(found)
+        for k, row in enumerate(rows):
+            if any(a.row_id == row.id for a in out):
+                continue
+            before = [a for a in out if order[a.row_id] < k]
+            after = [a for a in out if order[a.row_id] > k]
+            if not before and not after:
+                continue
+            lo = before[-1].end if before else max(start, after[0].start - window)
+            hi = after[0].start if after else min(limit, lo + window)
+            m = _near_label(row.labels, ctext, lo, hi)
+            if m:
+                out.append(_Anchor(row.id, m.start(), _extend_annotation(ctext, m.end())))
+                out.sort(key=lambda a: order[a.row_id])
+                self.problems.append(Problem("label_misprinted", f"row {row.id} read from "
+                                             f"“{ctext[m.start():m.end()]}” between its neighbours"))
+        return out
 
     # -- reading the values after an anchor ---------------------------------------------
     def read_after(self, anchor: _Anchor, next_start: int, n: int, header_cols=None) -> RowRead:

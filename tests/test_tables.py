@@ -386,9 +386,41 @@ def test_ocr_label_with_a_misread_character_is_still_found():
     lines = t2_2021_lines() + t3_grid_lines() + T4_LINES
     i = next(k for k, ln in enumerate(lines) if ln.startswith("四、结转下年度继续办理"))
     lines[i] = lines[i].replace("结转", "结续")
-    assert "t3.carried_forward.total" not in tables.parse_tables(doc(lines, fmt="pdf")).cells
     found = tables.parse_tables(doc(lines, fmt="pdf", ocr=True))
     assert found.cells["t3.carried_forward.natural_person"] == 1
+
+
+def _with_label(lines, old, new):
+    i = next(k for k, ln in enumerate(lines) if old in ln)
+    lines[i] = lines[i].replace(old, new)
+    return lines
+
+
+def test_a_label_printed_with_characters_missing_is_its_row_between_its_neighbours():
+    """A real report printed 2.其他法律行政止公开 (法规禁 missing): between 1.属于国家秘密 and
+    3.危及“三安全一稳定” it is row 2, read and noted; in any format, not only OCR."""
+    lines = _with_label(t2_2021_lines() + t3_grid_lines() + T4_LINES, "2.其他法律行政法规禁止公开", "2.其他法律行政止公开")
+    found = tables.parse_tables(doc(lines))
+    for k, v in expected_t3().items():
+        assert found.cells[k] == v, k
+    assert any(p.kind == "label_misprinted" and "denied_prohibited" in p.message for p in found.problems)
+    # one wrong character, a short label only with its numbering
+    lines = _with_label(t2_2021_lines() + t3_grid_lines() + T4_LINES, "本机关不掌握相关政府信息", "本机关不掌捏相关政府信息")
+    lines = _with_label(lines, "（一）予以公开", "（一）予公开")
+    found = tables.parse_tables(doc(lines))
+    assert {k: found.cells.get(k) for k in expected_t3()} == expected_t3()
+
+
+def test_a_near_label_is_never_taken_from_the_wrong_place():
+    """Two equally close readings with another row's values between them, or a near label
+    outside the gap its neighbours leave: left unread, never guessed."""
+    lines = t2_2021_lines() + t3_grid_lines() + T4_LINES
+    i = next(k for k, ln in enumerate(lines) if "2.其他法律行政法规禁止公开" in ln)
+    del lines[i]                                   # the row is not printed at all...
+    lines.insert(2, "第二十条说明:其他法律行政法规禁公开的事项另行说明。")   # ...but prose far away is close
+    found = tables.parse_tables(doc(lines))
+    assert not any(k.startswith("t3.denied_prohibited.") for k in found.cells)
+    assert not any(p.kind == "label_misprinted" for p in found.problems)
 
 
 def test_one_cell_per_line_with_blank_cells_in_place():
