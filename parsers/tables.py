@@ -930,7 +930,8 @@ class _Parser:
         anchors = self.find_rows(t3.rows, start, limit)
         if len(anchors) < max(3, len(t3.rows) // 2):
             return {}, -1, -1, len(anchors)
-        self._note_missing_rows("table 3", t3.rows, anchors)
+        anchors, collapsed = self._collapsed_groups(t3, anchors, limit)
+        self._note_missing_rows("table 3", [r for r in t3.rows if r.id not in collapsed], anchors)
         header = self.t3_header(max(start, anchors[0].start - 3000), anchors[0].start)
         cols = [c.id for c in t3.columns]
         n = len(cols)
@@ -969,11 +970,42 @@ class _Parser:
                                                  f"table 3 row {rid}: OCR values do not add up; left unread"))
         resolved = self._resolve_t3_blobs(exact, blobs)
         cells = {}
-        for row in t3.rows:
+        for row in [*t3.rows, *(r for r, _ in codebook.collapsed_rows(self.tid))]:
             if row.id in resolved:
                 for c, v in zip(cols, resolved[row.id]):
                     cells[f"t3.{row.id}.{c}"] = v
         return cells, anchors[0].start, anchors[-1].end, len(anchors)
+
+    def _collapsed_groups(self, t3, anchors: list[_Anchor], limit: int) -> tuple[list[_Anchor], set[str]]:
+        """A group none of whose sub-rows is printed, printed instead as one row with its own values
+        (2021 tables with 2019's single （六）其他处理): that row, under its own id, between the rows
+        around the group. Returns the anchors and the sub-row ids it stands for."""
+        order = {r.id: k for k, r in enumerate(t3.rows)}
+        found = {a.row_id for a in anchors}
+        covered: set[str] = set()
+        for row, subs in codebook.collapsed_rows(self.tid):
+            if found & set(subs):
+                continue
+            first, last = order[subs[0]], order[subs[-1]]
+            before = [a for a in anchors if order.get(a.row_id, -1) < first]
+            after = [a for a in anchors if order.get(a.row_id, -1) > last]
+            lo = before[-1].end if before else 0
+            hi = after[0].start if after else limit
+            got = self.find_rows([row], lo, hi)
+            if got:
+                # one row of values up to the next row, not the values of sub-rows whose labels were lost
+                o_a, o_b = self.c.orig_end(got[0].end), self.c.orig(hi) if hi < len(self.c.text) else len(self.text)
+                if len(re.findall(r"\d+(?:\.\d+)?", self.text[o_a:o_b])) > len(t3.columns):
+                    continue
+            if got:
+                pos = len(before)
+                anchors = [*anchors[:pos], got[0], *anchors[pos:]]
+                order[row.id] = first
+                covered |= set(subs)
+                self.problems.append(Problem("rows_collapsed", f"table 3: {row.label} printed as one row "
+                                             f"(as in the {', '.join(t for t in codebook.TEMPLATES if t != self.tid)} "
+                                             f"template), read as t3.{row.id}; its sub-rows are not printed"))
+        return anchors, covered
 
     def _one_lost(self, row_id: str, short: list[str], cols: list[str]):
         """One cell of the row was lost (a blank dropped by the extractor, OCR): put back a 0

@@ -592,3 +592,41 @@ def test_procurement_count_and_amount_in_one_cell_read_only_when_one_cut_exists(
     assert procurement("7") == (None, None)                     # the count alone, or the amount alone
     assert procurement("0.00元") == (0, 0.0)                    # the count printed blank: 0
     assert procurement("05.5万元") == (0, 5.5)                  # no number starts with 0: 0|5.5万元
+
+
+def _hybrid_lines(other_lines):
+    """2021 tables whose （六） group is printed as `other_lines` instead of its three sub-rows."""
+    rows = t3_rows_values("2021")
+    rows["results_total"] = [5, 1, 0, 0, 0, 0, 6]
+    rows["carried_forward"] = [0, 0, 0, 0, 0, 0, 0]
+    out, done = [], False
+    for ln in t3_grid_lines("2021", rows):
+        if "（六）其他处理" in ln:
+            if not done:
+                out.extend(other_lines)
+                done = True
+            continue
+        out.append(ln)
+    return t2_2021_lines() + out + T4_LINES
+
+
+def test_hybrid_2021_tables_with_the_2019_single_other_row_give_the_cells_they_print():
+    """A 2021-format report printing （六）其他处理 as one row (2019's): that row under its own id,
+    no invented sub-rows, and the identities hold with it standing for the group."""
+    found = tables.parse_tables(doc(_hybrid_lines(["三、本年度办理结果\t（六）其他处理\t（六）其他处理\t1\t0\t0\t0\t0\t0\t1"])))
+    assert found.template == "2021"
+    cols = [c.id for c in codebook.template("2021").tables["t3"].columns]
+    assert {c: found.cells[f"t3.other.{c}"] for c in cols} == dict(zip(cols, [1, 0, 0, 0, 0, 0, 1]))
+    assert not any(k.startswith("t3.other_") for k in found.cells)
+    assert found.cells["t3.granted.total"] == 3 and found.cells["t3.results_total.total"] == 6
+    assert checks.failed_checks(found.template, found.tables, found.cells) == []
+    assert any(p.kind == "rows_collapsed" for p in found.problems)
+    assert not any(p.kind == "rows_not_found" for p in found.problems)
+
+
+def test_a_group_label_over_several_rows_of_values_is_not_a_single_row():
+    """（六）其他处理 followed by three rows of values whose labels were lost: not read as one row."""
+    found = tables.parse_tables(doc(_hybrid_lines([
+        "三、本年度办理结果\t（六）其他处理\t\t1\t0\t0\t0\t0\t0\t1",
+        "\t\t\t0\t0\t0\t0\t0\t0\t0", "\t\t\t0\t0\t0\t0\t0\t0\t0"])))
+    assert not any(k.startswith("t3.other") for k in found.cells)
