@@ -152,6 +152,11 @@ def _extend_annotation(ctext: str, end: int) -> int:
         close = ctext.find(")", end, end + 60)
         if close < 0 or re.fullmatch(rf"[{_CN_NUM}]+", ctext[end + 1:close]):
             break
+        digit = re.search(r"\d", ctext[end + 1:close])
+        if digit:
+            # the row's values inside its annotation: a wrapped cell printed around its values
+            # ((二)部分公开(区分处理的,只计这 / 29 0 0 … / 一情形,不计其他情形)): stop before them
+            return end + 1 + digit.start()
         end = close + 1
     return end
 
@@ -223,6 +228,13 @@ def _near_label(labels, ctext: str, lo: int, hi: int):
                     continue
                 # the numbering is the label's, not the digits of the row before (…0000000 2.其他…)
                 seen[(numbered.start() if numbered else i, i + w)] = d
+        # a long label wrapped around its values (5.要求行政机关确认或重新 / 0 0 0 … / 出具已获取信息):
+        # its first half or more, numbered, right before the digits
+        if L >= 8 and prefix:
+            for m in re.finditer(f"(?:{prefix})({re.escape(core[:(L + 1) // 2])}[^\\d]*?)(?=\\d)", gap):
+                head, number = m.group(1), m.group(0)[:m.start(1) - m.start()]
+                if len(head) < L - 2 and core.startswith(head) and not number.isdigit():
+                    seen.setdefault((m.start(), m.end()), 1)
         for (a, b), d in seen.items():
             if best is None or d < best[0]:
                 best, tie = (d, a, b), False

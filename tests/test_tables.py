@@ -630,3 +630,27 @@ def test_a_group_label_over_several_rows_of_values_is_not_a_single_row():
         "三、本年度办理结果\t（六）其他处理\t\t1\t0\t0\t0\t0\t0\t1",
         "\t\t\t0\t0\t0\t0\t0\t0\t0", "\t\t\t0\t0\t0\t0\t0\t0\t0"])))
     assert not any(k.startswith("t3.other") for k in found.cells)
+
+
+def test_pdf_text_of_a_borderless_table_with_labels_wrapped_around_their_values():
+    """A table without ruling lines reaches us as the PDF's text lines: a long label's cell wraps,
+    and its values sit on the middle line ((二)部分公开(区分处理的,只计这 / 29 0 … / 一情形,…),
+    5.要求行政机关确认或重新 / 0 0 … / 出具已获取信息). Read as a reader does: label, values, rest."""
+    rows = t3_rows_values("2021")
+    rows["partial"] = [2, 0, 0, 0, 0, 0, 2]
+    rows["rejected_confirm"] = [1, 0, 0, 0, 0, 0, 1]
+    rows["results_total"] = [7, 1, 0, 0, 0, 0, 8]
+    rows["new_received"] = [7, 1, 0, 0, 0, 0, 8]
+    rows["carried_forward"] = [0, 0, 0, 0, 0, 0, 0]
+    lines = ["三、收到和处理政府信息公开申请情况", "申请人情况", "自然人 商业企业 科研机构 社会公益组织 法律服务机构 其他 总计"]
+    for r in codebook.template("2021").tables["t3"].rows:
+        vals = " ".join(map(str, rows[r.id]))
+        if r.id == "partial":
+            lines += ["(二)部分公开(区分处理的,只计这", vals, "一情形,不计其他情形)"]
+        elif r.id == "rejected_confirm":
+            lines += ["5.要求行政机关确认或重新", vals, "出具已获取信息"]
+        else:
+            lines.append(f"{r.label} {vals}")
+    found = tables.parse_tables(doc(t2_2021_lines() + lines + T4_LINES, fmt="pdf"))
+    assert {k: found.cells.get(k) for k in expected_t3(rows=rows)} == expected_t3(rows=rows)
+    assert checks.failed_checks(found.template, found.tables, found.cells) == []
