@@ -1180,6 +1180,7 @@ class _Parser:
                     return vals
         # 2. one value per line, or the values of each block after its own label
         tokens: list[tuple[bool, str]] = []
+        single: list[bool] = []      # the token is its line's only cell
         for ln in lines:
             if ln == "":
                 continue
@@ -1188,6 +1189,7 @@ class _Parser:
                 parts = parts[1:]
             for p in parts:
                 tokens.append((_is_value_cell(p), p))
+                single.append(len(parts) == 1)
         run: list[str] = []
         best = None
         for is_val, p in tokens:
@@ -1201,10 +1203,13 @@ class _Parser:
         if best is None and sum(1 for x in run if x.strip()) >= n:
             best = run
         if best is None:
-            # one cell per line with blank cells: a run of exactly n cells, blanks in place
+            # one cell per line with blank cells: a run of exactly n cells, blanks in place. Only
+            # lines of one cell count: the blank cells of a grid row are places, and a grid row
+            # short of cells (a column lost at the page edge) plus a header's trailing blank is
+            # not fifteen cells in their places
             run = []
-            for is_val, p in tokens + [(False, "")]:
-                if is_val:
+            for (is_val, p), alone in zip(tokens + [(False, "")], single + [True]):
+                if is_val and alone:
                     run.append(p)
                     continue
                 if len(run) == n and any(x.strip() for x in run):

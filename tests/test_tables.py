@@ -654,3 +654,16 @@ def test_pdf_text_of_a_borderless_table_with_labels_wrapped_around_their_values(
     found = tables.parse_tables(doc(t2_2021_lines() + lines + T4_LINES, fmt="pdf"))
     assert {k: found.cells.get(k) for k in expected_t3(rows=rows)} == expected_t3(rows=rows)
     assert checks.failed_checks(found.template, found.tables, found.cells) == []
+
+
+def test_t4_grid_row_short_of_a_column_is_not_read_shifted():
+    """A PDF table 4 whose first column fell off the page: 14 cells in the grid row, the header
+    line before it ending in a blank cell. Not fifteen cells in their places: never read shifted."""
+    t4 = ["四、政府信息公开行政复议、行政诉讼情况",
+          "\t\t\t\t\t行政诉讼" + "\t行政诉讼" * 8,
+          "\t结果纠正\t其他结果\t尚未审结\t总计" + "\t未经复议直接起诉" * 5 + "\t复议后起诉" * 4,
+          "\t结果纠正\t其他结果\t尚未审结\t总计\t结果维持\t结果纠正\t其他结果\t尚未审结\t总计\t结果维持\t结果纠正\t其他结果\t",
+          "\t\t\t2\t7\t8\t\t\t1\t9\t\t\t\t",
+          "五、存在的主要问题及改进情况", "无。"]
+    found = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines() + t4, fmt="pdf"))
+    assert not any(k.startswith("t4.") for k in found.cells)
