@@ -350,6 +350,14 @@ def _resolve_cells(vals: list[str], n: int, *, prefer_positional: bool = True,
 # --------------------------------------------------------------------------- run-together splits
 
 
+def _splits_spaced_numbers(blob: str, n: int) -> bool:
+    """Reading `blob` as n cells cuts numbers the text prints apart (258 12 1 1 as seven cells):
+    the row's blank cells were lost, not its digits run together, so a cut is taken only where the
+    row's identities vouch for it, never as printed (2|5|8|1|2|1|1 was published)."""
+    tokens = blob.split()
+    return 1 < len(tokens) < n
+
+
 def split_blob(blob: str, n: int, limit: int = 50000) -> list[list[int]]:
     """Every way to cut a run of digits into n numbers (no leading zeros; spaces are cuts)."""
     groups = [g for g in blob.split() if g]
@@ -962,7 +970,8 @@ class _Parser:
                 # digits that split only one way (one digit per cell, or no other cut without a
                 # leading zero) are kept as printed even if they do not add up: a source's error
                 # is data; otherwise the row total must hold
-                cands = every if len(every) == 1 else [c for c in every if sum(c[:-1]) == c[-1]]
+                cands = every if len(every) == 1 and not _splits_spaced_numbers(rr.blob, n) else \
+                    [c for c in every if sum(c[:-1]) == c[-1]]
                 blobs[a.row_id] = cands
                 continue
             if rr.short is not None:
@@ -1247,7 +1256,8 @@ class _Parser:
         blob = mm.group(0).strip()
         every = split_blob(blob, n)
         # a single possible split (one digit per cell…) is kept as printed even if a total is off
-        cands = every if len(every) == 1 else [cd for cd in every if self._t4_ok(cd)]
+        cands = every if len(every) == 1 and not _splits_spaced_numbers(blob, n) else \
+            [cd for cd in every if self._t4_ok(cd)]
         if len(cands) == 1:
             return cands[0]
         self.problems.append(Problem("cells_run_together",

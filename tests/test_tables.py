@@ -667,3 +667,14 @@ def test_t4_grid_row_short_of_a_column_is_not_read_shifted():
           "五、存在的主要问题及改进情况", "无。"]
     found = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines() + t4, fmt="pdf"))
     assert not any(k.startswith("t4.") for k in found.cells)
+
+
+def test_numbers_printed_apart_are_never_cut_to_fill_lost_blank_cells():
+    """A page flattened to text where blank cells vanished: 258 12 1 1 for seven cells. The only
+    seven-cell reading cuts 258 and 12 (2|5|8|1|2|1|1, which was published): left unread instead."""
+    lines = t2_2021_lines() + t3_grid_lines()
+    i = next(k for k, ln in enumerate(lines) if "（一）予以公开" in ln)
+    lines[i] = "三、本年度办理结果 （一）予以公开 258 12 1 1"
+    found = tables.parse_tables(doc(lines + T4_LINES, fmt="txt"))
+    assert not any(k.startswith("t3.granted.") for k in found.cells)
+    assert found.cells["t3.new_received.total"] == 6           # the other rows are still read
