@@ -273,7 +273,12 @@ _RUN = re.compile(
 def _split_space_cells(cells: list[str]) -> list[str]:
     out = []
     for c in cells:
-        parts = c.split()
+        parts = []
+        for p in c.split():
+            if parts and not re.search(r"\d", p) and re.fullmatch(r"万元|万|元|件|个|项|条", p):
+                parts[-1] += p          # a unit printed apart is its number's (251000 元)
+            else:
+                parts.append(p)
         if len(parts) > 1 and all(_is_value_cell(p) and p.strip() for p in parts):
             out.extend(parts)
         else:
@@ -669,7 +674,10 @@ class _Parser:
             # leading/trailing lone-tab lines are layout, not blank cells, when counts allow
             return _resolve_cells(cells, n, prefer_positional=False)
         for ln in lines:
-            cells.extend(ln.split("\t"))
+            if "\t" in ln:
+                cells.extend(ln.split("\t"))
+            elif ln.strip():
+                cells.append(ln)        # an empty line is a line end, not a blank cell
         return _resolve_cells([c for c in cells], n, prefer_positional=False)
 
     # -- cell values ---------------------------------------------------------------------
@@ -1160,11 +1168,33 @@ class _Parser:
         flat = dict(zip(self.tpl.tables["t4"].cells, vals))
         return all(checks.identity_holds(i, flat) for i in codebook.identities(self.tid) if i.table == "t4")
 
+    @staticmethod
+    def _t4_by_header(cells: list[str], above: list[str], n: int) -> list[str] | None:
+        """A values row wider than the table, read by the column header line of the same width just
+        above it: a column the header repeats (总计 | 总计, a merged cell over two grid columns) with
+        the same value under both is one column; surplus blanks at the ends count only where the
+        header has no label either. Without such a header, the cells as they are (None: unread)."""
+        header = next((h.split("\t") for h in reversed(above) if "\t" in h
+                       and not all(_is_value_cell(c) for c in h.split("\t"))), None)
+        if header is None or len(header) != len(cells):
+            return cells
+        keep = [j for j in range(len(cells)) if not (
+            j > 0 and header[j].strip() and header[j].strip() == header[j - 1].strip()
+            and cells[j].strip() == cells[j - 1].strip())]
+        if len(keep) < n:
+            return None
+        cells, header = [cells[j] for j in keep], [header[j] for j in keep]
+        while len(cells) > n and not cells[-1].strip() and not header[-1].strip():
+            cells, header = cells[:-1], header[:-1]
+        while len(cells) > n and not cells[0].strip() and not header[0].strip():
+            cells, header = cells[1:], header[1:]
+        return cells if len(cells) == n else None
+
     def _t4_cells(self, seg: str, n: int):
         lines = seg.split("\n")
         all_blank = None
         # 1. a tab-separated line of values (blank cells keep their places)
-        for ln in lines:
+        for k, ln in enumerate(lines):
             if "\t" not in ln:
                 continue
             cells = ln.split("\t")
@@ -1173,6 +1203,10 @@ class _Parser:
             if not any(c.strip() for c in cells):
                 all_blank = all_blank or cells        # a template left empty: zeros, if nothing else
                 continue
+            if len(cells) > n:
+                cells = self._t4_by_header(cells, lines[:k], n)
+                if cells is None:
+                    continue
             rr = _resolve_cells(cells, n)
             if rr.cells is not None:
                 vals = [numbers.read_value(c) for c in rr.cells]

@@ -678,3 +678,32 @@ def test_numbers_printed_apart_are_never_cut_to_fill_lost_blank_cells():
     found = tables.parse_tables(doc(lines + T4_LINES, fmt="txt"))
     assert not any(k.startswith("t3.granted.") for k in found.cells)
     assert found.cells["t3.new_received.total"] == 6           # the other rows are still read
+
+
+def test_t4_values_row_wider_than_the_table_is_read_by_its_header():
+    """A Word table converted from .doc: the reconsideration 总计 cell spans two grid columns, so the
+    header says 总计 | 总计 and the values row 7 | 7 (16 cells). One column, not a shift of all after it."""
+    head = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
+    t4 = ["四、政府信息公开行政复议、行政诉讼情况",
+          "\t".join(["行政复议"] * 5 + ["行政诉讼"] * 11),
+          "\t".join(head + ["总计"] + ["未经复议直接起诉"] * 5 + ["复议后起诉"] * 5),
+          "\t".join(head + ["总计"] + head + head),
+          "5\t\t\t2\t7\t7\t8\t\t\t1\t9\t\t\t\t\t",
+          "五、存在的主要问题及改进情况", "无。"]
+    found = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines() + t4, fmt="doc"))
+    assert found.cells["t4.reconsideration.total"] == 7 and found.cells["t4.litigation_direct.upheld"] == 8
+    assert found.cells["t4.litigation_direct.total"] == 9 and found.cells["t4.litigation_after.total"] == 0
+    # the same header with different values under the two 总计: no reading, never a shifted one
+    t4[4] = "5\t\t\t2\t7\t6\t8\t\t\t1\t9\t\t\t\t\t"
+    found = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines() + t4, fmt="doc"))
+    assert not any(k.startswith("t4.") for k in found.cells)
+
+
+def test_procurement_count_and_amount_apart_on_one_line_with_the_unit_apart():
+    """A borderless PDF's text: 政府集中采购 6 251000 元 on one line, then a line end. Two cells
+    (6 and 25.1 万元), not one number 6251000 and a blank amount."""
+    lines = ["二、主动公开政府信息情况", "第二十条第(九)项", "信息内容采购项目数量采购总金额",
+             "政府集中采购 6 251000 元", "三、收到和处理政府信息公开申请情况"]
+    found = tables.parse_tables(doc(lines, fmt="pdf"))
+    assert found.cells.get("t2.procurement.projects") == 6
+    assert found.cells.get("t2.procurement.amount_wan") == 25.1
