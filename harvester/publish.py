@@ -30,8 +30,9 @@ import time
 from pathlib import Path
 
 from harvester import site_metadata as sm
+from parsers.codebook import is_money
 
-SITE_VERSION = "8"  # bump when the derived objects change shape
+SITE_VERSION = "9"  # bump when the derived objects change shape
 PLUGIN_NAME = "ogi-site"
 HERE = Path(__file__).resolve().parent
 
@@ -216,8 +217,11 @@ def needs_prepare(db_path: str | Path) -> bool:
 
 
 def _case_columns(cells: list[dict]) -> str:
-    return ",\n".join(
-        f"max(case when c.cell_id = '{d['cell_id']}' then c.value end) as [{d['wide_column']}]" for d in cells)
+    # Counts are stored as integers (a CSV says 859, not 859.0); money (万元) stays a float.
+    def value(d):
+        v = f"max(case when c.cell_id = '{d['cell_id']}' then c.value end)"
+        return v if is_money(d["cell_id"], d["template"]) else f"cast({v} as integer)"
+    return ",\n".join(f"{value(d)} as [{d['wide_column']}]" for d in cells)
 
 
 def _common_select(alias: str = "r") -> str:

@@ -413,7 +413,7 @@ def test_export(site):
                 assert sum(1 for _ in fh) == n_csv
     t4 = next(r for r in package["resources"] if r["name"] == "t4")
     field = next(f for f in t4["schema"]["fields"] if f["name"] == "litigation_after_corrected")
-    assert field["type"] == "number" and "结果纠正" in field["description"] and field["unit"]
+    assert field["type"] == "integer" and "结果纠正" in field["description"] and field["unit"]  # a count
     reports = next(r for r in package["resources"] if r["name"] == "reports")
     assert reports["schema"]["primaryKey"] == ["id"]
     assert all(f.get("description") for f in reports["schema"]["fields"])
@@ -434,3 +434,62 @@ def test_bench_small(tmp_path):
     results = bench_site(db, repeat=1)
     assert results and all(r["status"] == 200 for r in results), [r for r in results if r["status"] != 200]
     assert {r["page"] for r in results} >= {f"query {q}" for q in sm.hand_written()["database"]["queries"]}
+
+
+# ---------------------------------------------------------------------------------------------- downloads
+
+def test_downloads_have_labelled_headers_and_a_bom(site):
+    """CSV for Excel: UTF-8 BOM, codebook labels next to cell ids; same rows as the raw CSV; JSON names the
+    labels; XLSX has the same headers and integer counts."""
+    import openpyxl
+
+    raw = get(site, f"/{DB_NAME}/t4.csv", _size="max", _stream="on").content
+    assert not raw.startswith(b"\xef\xbb\xbf")
+    raw_rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
+    lab = get(site, f"/{DB_NAME}/t4.csv", _size="max", _stream="on", _labels="on", _bom="on", _dl="1")
+    assert lab.content.startswith(b"\xef\xbb\xbf") and "attachment" in lab.headers["content-disposition"]
+    lab_rows = list(csv.reader(io.StringIO(lab.content.decode("utf-8-sig"))))
+    cells = {d["wide_column"]: d for d in sm.labels_for("2021", "t4")}
+    expected = [f"{cells[c]['label_zh']} · {cells[c]['cell_id']}" if c in cells else c for c in raw_rows[0]]
+    assert lab_rows[0][raw_rows[0].index("report_id")] == "报告编号 · report_id"
+    assert lab_rows[0][raw_rows[0].index("agency")] == "机关名称 · agency"
+    assert lab_rows[0][raw_rows[0].index("reconsideration_upheld")] == \
+        "行政复议 / 结果维持 · t4.reconsideration.upheld"
+    assert [h for h in lab_rows[0] if "· t4." in h] == [h for h in expected if "· t4." in h]
+    assert lab_rows[1:] == raw_rows[1:] and len(raw_rows) > 2
+    # BOM alone keeps the code names; a canned query's Chinese names stay as written
+    assert get(site, f"/{DB_NAME}/t4.csv", _bom="on").text.lstrip("\ufeff").startswith("rowid,report_id,")
+    q = get(site, f"/{DB_NAME}/cases_lost.csv", year="", _labels="on").text.splitlines()[0].split(",")
+    assert q[:3] == ["报告编号 · report_id", "机关 agency", "年度 year"]
+    # JSON: column_labels beside the columns
+    data = get(site, f"/{DB_NAME}/t2_2021.json", _labels="on").json()
+    assert data["column_labels"]["rules_issued"] == "规章 / 本年制发件数 · t2.rules.issued"
+    assert data["rows"]
+    # XLSX
+    x = get(site, f"/{DB_NAME}/t4.xlsx", _size="max")
+    assert x.headers["content-type"].startswith("application/vnd.openxmlformats")
+    wb = openpyxl.load_workbook(io.BytesIO(x.content))
+    sheet = wb.worksheets[0]
+    values = list(sheet.iter_rows(values_only=True))
+    assert list(values[0]) == lab_rows[0]
+    assert len(values) == len(raw_rows)
+    col = raw_rows[0].index("reconsideration_total")
+    key = raw_rows[0].index("report_id")
+    by_id = {r[key]: r for r in values[1:]}
+    for r in raw_rows[1:]:
+        v = by_id[r[key]][col]
+        assert (v is None and r[col] == "") or (isinstance(v, int) and str(v) == r[col].removesuffix(".0"))
+    # the table page links the downloads
+    html = get(site, f"/{DB_NAME}/t4").text
+    for cls in ("ogi-csv", "ogi-xlsx", "ogi-csv-raw", "ogi-json"):
+        assert f'class="{cls}"' in html, cls
+    assert "_labels=on&_bom=on" in html
+
+
+def test_xlsx_never_makes_crawled_text_a_formula(site):
+    import openpyxl
+
+    x = get(site, f"/{DB_NAME}.xlsx", sql="select '=HYPERLINK(\"http://x\")' as t, 859.0 as n")
+    sheet = openpyxl.load_workbook(io.BytesIO(x.content)).worksheets[0]
+    cell, n = sheet.cell(2, 1), sheet.cell(2, 2)
+    assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK") and n.value == 859

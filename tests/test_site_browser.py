@@ -104,8 +104,10 @@ def test_journalist_walkthrough(server, page, tmp_path):
     download = info.value
     target = tmp_path / download.suggested_filename
     download.save_as(target)
-    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
-    assert rows[0][0] == "report_id" and any(r[0] == "syn-fixture-b-2021" for r in rows[1:])
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # Excel reads the Chinese as UTF-8
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0][0] == "报告编号 · report_id" and any(r[0] == "syn-fixture-b-2021" for r in rows[1:])
     (ARTIFACTS / "05-cases_lost.csv").write_bytes(target.read_bytes())
 
     # 6. a chart (datasette-vega) linked from the home page
