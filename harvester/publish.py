@@ -32,7 +32,7 @@ from pathlib import Path
 from harvester import site_metadata as sm
 from parsers.codebook import is_money
 
-SITE_VERSION = "9"  # bump when the derived objects change shape
+SITE_VERSION = "10"  # bump when the derived objects change shape
 PLUGIN_NAME = "ogi-site"
 HERE = Path(__file__).resolve().parent
 
@@ -120,6 +120,65 @@ def zh_fts_in(section: str | None, query: str | None) -> str:
     return "{%s} : (%s)" % (col, zh_fts(query))
 
 
+def query_terms(query: str | None) -> list[str]:
+    """The words of a query as the index sees them (normalised), for marking them in excerpts."""
+    return [t for t in (normalise(w) for w in str(query or "").split()) if t.strip()]
+
+
+EXCERPT_MAX_INPUT = 262_144  # characters of text `zh_snippet` reads: str.find is linear, ~1 ms
+
+
+def excerpt(text: str | None, query: str | None, width: int = 60) -> list[tuple[str, bool]] | None:
+    """Where the query's words stand in `text`: about `width` characters either side of the first one,
+    as (piece, is_match) pairs; None when no word is in the text.
+
+    FTS5's snippet() cannot do this here: the index is contentless and holds bigrams, not the text, so the
+    excerpt is cut from the section's own text (normalised as the index is, so 復議 is found by 复议)."""
+    if not text:
+        return None
+    terms = query_terms(query)
+    folded = normalise(text)
+    source = text if len(folded) == len(text) else folded  # OpenCC maps char for char; glosses don't
+    hits = [(folded.find(t), t) for t in terms]
+    hits = [(i, t) for i, t in hits if i >= 0]
+    if not hits:
+        return None
+    first = min(i for i, _ in hits)
+    start, end = max(0, first - width), min(len(source), first + width * 2)
+    spans = []
+    for t in terms:
+        i = folded.find(t, start)
+        while 0 <= i < end:
+            spans.append((i, min(end, i + len(t))))
+            i = folded.find(t, i + len(t))
+    spans.sort()
+    out, pos = [], start
+    if start > 0:
+        out.append(("…", False))
+    for a, b in spans:
+        if a < pos:
+            a = pos
+        if a >= b:
+            continue
+        if a > pos:
+            out.append((source[pos:a], False))
+        out.append((source[a:b], True))
+        pos = b
+    if pos < end:
+        out.append((source[pos:end], False))
+    if end < len(source):
+        out.append(("…", False))
+    return out
+
+
+def zh_snippet(text: str | None, query: str | None) -> str | None:
+    """`excerpt` as one string with the words marked 【thus】 (an SQL function for queries and CSVs)."""
+    if text and len(text) > EXCERPT_MAX_INPUT:
+        text = text[:EXCERPT_MAX_INPUT]
+    parts = excerpt(text, query)
+    return "".join(f"【{p}】" if hit else p for p, hit in parts) if parts else None
+
+
 # ------------------------------------------------------------------------------------------------------
 # What one SQL query may make the served site do. Datasette's sql_time_limit_ms interrupts SQLite between
 # steps, never inside a Python function, and anyone may send SQL: so every function we register refuses
@@ -147,6 +206,9 @@ def register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("zh_fts", 1, _bounded(zh_fts), deterministic=True)
     conn.create_function("zh_fts_in", 2, _bounded(zh_fts_in), deterministic=True)
     conn.create_function("escape_fts", 1, _bounded(zh_fts), deterministic=True)
+    # zh_snippet reads long text (its own bound, EXCERPT_MAX_INPUT); the query is bounded as usual.
+    conn.create_function("zh_snippet", 2, lambda text, q: zh_snippet(text, _bounded(str)(q) if q else q),
+                         deterministic=True)
 
 
 def _authorize(action, arg1, arg2, db_name, trigger):
@@ -186,6 +248,9 @@ REPORT_INDEXES = [["province"], ["city"], ["admin_level"], ["year"], ["template"
                   ["format"], ["parse_status"], ["has_failed_identity"], ["agency", "year", "province", "city"],
                   ["n_checks_failed"], ["year", "template"], ["province", "year"]]
 COMMON = ["agency", "year", "template", "province", "city", "admin_level", "agency_kind"]
+# Dropdown parameters: (parameter name in the site's forms, reports column, order of the values).
+CHOICE_COLUMNS = [("year", "year", "year DESC"), ("province", "province", "count(*) DESC, province"),
+                  ("level", "admin_level", "count(*) DESC, admin_level")]
 
 
 def _fingerprint(conn: sqlite3.Connection) -> str:
@@ -406,6 +471,13 @@ def prepare(db_path: str | Path, *, force: bool = False, verbose: bool = False) 
                   (SELECT coalesce(admin_level, '') AS admin_level, count(*) AS n FROM reports
                    GROUP BY admin_level ORDER BY n DESC)) AS by_level
         FROM reports""")
+    # The values the search page and the canned queries' dropdowns offer (year, province, level), with
+    # their report counts: one small table instead of a GROUP BY over every report on each page view.
+    conn.execute("DROP TABLE IF EXISTS choices")
+    conn.execute("CREATE TABLE choices (param TEXT, value TEXT, n INTEGER, PRIMARY KEY (param, value))")
+    for param, column, order in CHOICE_COLUMNS:
+        conn.execute(f"INSERT INTO choices SELECT '{param}', CAST({column} AS TEXT), count(*) FROM reports "
+                     f"WHERE {column} IS NOT NULL AND {column} != '' GROUP BY {column} ORDER BY {order}")
     log("coverage built")
 
     # full-text index

@@ -448,11 +448,103 @@ def _guess_charset(path: Path) -> str:
         return "gb18030"
 
 
+# ------------------------------------------------------------------------------------------------------
+# search page: ranked by FTS5 bm25, each result with an excerpt of the section that matched
+
+SEARCH_PAGE_SIZE = 20
+SEARCH_COUNT_CAP = 1000   # counting every match of a word most reports contain costs more than the page
+# bm25 weights of reports_fts's columns (publish.FTS_COLUMNS): a word in the title or the agency's name
+# says more about a report than the same word in its text.
+BM25_WEIGHTS = {"title": 5.0, "agency": 5.0, "region": 2.0}
+
+
+async def choices(db) -> dict[str, list[dict]]:
+    """The dropdowns' values (table `choices`, built by prepare)."""
+    out: dict[str, list[dict]] = {p: [] for p, _, _ in publish.CHOICE_COLUMNS}
+    if await db.table_exists("choices"):
+        for r in (await db.execute("select param, value, n from choices order by rowid")).rows:
+            out.setdefault(r["param"], []).append({"value": r["value"], "n": r["n"]})
+    return out
+
+
+def _search_filters(args) -> tuple[list[str], list]:
+    where, params = [], []
+    for param, column, _ in publish.CHOICE_COLUMNS:
+        value = (args.get(param) or "").strip()
+        if not value:
+            continue
+        if column == "year":
+            if not value.isdigit():
+                continue
+            value = int(value)
+        where.append(f"r.{column} = ?")
+        params.append(value)
+    return where, params
+
+
+async def search_page(request, datasette):
+    db = _db(datasette)
+    args = request.args
+    q = (args.get("q") or "").strip()[:200]
+    section = (args.get("section") or "").strip()
+    section = section if section in sm.section_labels() else ""
+    try:
+        page = max(1, min(50, int(args.get("page") or 1)))
+    except ValueError:
+        page = 1
+    context = {"q": q, "section": section, "choices": await choices(db), "selected": {
+        p: (args.get(p) or "") for p, _, _ in publish.CHOICE_COLUMNS}, "sections": sm.section_labels(),
+        "results": [], "count": None, "capped": False, "page": page, "db_name": db.name,
+        "page_size": SEARCH_PAGE_SIZE, "report_url": lambda rid: report_url(datasette, rid)}
+    if q:
+        match = publish.zh_fts_in(section, q) if section else publish.zh_fts(q)
+        where, params = _search_filters(args)
+        cond = " and ".join(["reports_fts match ?"] + where)
+        weights = ", ".join(str(BM25_WEIGHTS.get(c, 1.0)) for c in publish.FTS_COLUMNS)
+        rows = (await db.execute(
+            f"select r.id, r.agency, r.year, r.province, r.city, r.admin_level, r.title, "
+            f"bm25(reports_fts, {weights}) as score "
+            f"from reports_fts f join reports r on r.rowid = f.rowid where {cond} "
+            f"order by score, r.year desc limit ? offset ?",
+            [match, *params, SEARCH_PAGE_SIZE, (page - 1) * SEARCH_PAGE_SIZE])).rows
+        n = (await db.execute(
+            f"select count(*) from (select 1 from reports_fts f join reports r on r.rowid = f.rowid "
+            f"where {cond} limit {SEARCH_COUNT_CAP + 1})", [match, *params])).first()[0]
+        context["count"], context["capped"] = min(n, SEARCH_COUNT_CAP), n > SEARCH_COUNT_CAP
+        results = [dict(r) for r in rows]
+        texts: dict[str, list] = {}
+        if results:
+            marks = ",".join("?" * len(results))
+            for s in (await db.execute(
+                    f"select report_id, section, heading, text from sections where report_id in ({marks}) "
+                    f"order by report_id, section", [r["id"] for r in results])).rows:
+                texts.setdefault(s["report_id"], []).append(s)
+        labels = sm.section_labels()
+        for r in results:
+            r["excerpt"], r["where"] = None, None
+            secs = texts.get(r["id"], [])
+            if section:
+                secs = [s for s in secs if str(s["section"]) == section]
+            for s in secs:  # the first section whose text holds the words
+                parts = publish.excerpt(s["text"], q)
+                if parts:
+                    r["excerpt"] = parts
+                    r["where"] = s["heading"] or labels.get(str(s["section"]), str(s["section"]))
+                    r["section"] = s["section"]
+                    break
+            if r["excerpt"] is None:
+                r["excerpt"] = publish.excerpt(r["title"], q) or publish.excerpt(r["agency"], q)
+                r["where"] = "标题或机关名称 · title or agency"
+        context["results"] = results
+    return Response.html(await datasette.render_template("ogi_search.html", context, request=request))
+
+
 @hookimpl
 def register_routes():
     return [
         (r"^/-/report/(?P<report_id>[^/]+)$", report_page),
         (r"^/-/blob/(?P<sha256>[0-9a-f]{64})$", blob),
+        (r"^/-/search$", search_page),
     ]
 
 

@@ -12,7 +12,7 @@ import re
 import sqlite3
 import sys
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 import pytest
@@ -493,3 +493,61 @@ def test_xlsx_never_makes_crawled_text_a_formula(site):
     sheet = openpyxl.load_workbook(io.BytesIO(x.content)).worksheets[0]
     cell, n = sheet.cell(2, 1), sheet.cell(2, 2)
     assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK") and n.value == 859
+
+
+# ---------------------------------------------------------------------------------------------- search page
+
+def _search(site, **params) -> list[dict]:
+    """Every result of /-/search over all its pages: id, the excerpt's marked words, where it matched."""
+    out, page = [], 1
+    while True:
+        html = get(site, "/-/search", page=str(page), **params).text
+        items = re.findall(r'<li class="ogi-result">(.*?)</li>', html, re.S)
+        for item in items:
+            rid = unquote(re.search(r'href="/-/report/([^"]+)"', item).group(1))
+            out.append(dict(id=rid, marks=re.findall(r"<mark>(.*?)</mark>", item),
+                            where=re.search(r'<span class="ogi-where">(.*?)</span>', item).group(1), html=item))
+        if 'class="ogi-next"' not in html:
+            return out
+        page += 1
+
+
+def test_search_page_finds_ranks_and_shows_where(site):
+    oracle = search_oracle(site["records"], "复议")
+    results = _search(site, q="复议")
+    assert {r["id"] for r in results} == oracle and len(results) == len(oracle)
+    html = get(site, "/-/search", q="复议").text
+    n = int(re.search(r'<p class="ogi-count">([\d,]+)', html).group(1).replace(",", ""))
+    assert n == len(oracle)
+    b = next(r for r in results if r["id"] == "syn-fixture-b-2021")
+    assert b["marks"] == ["复议"] and "行政复议2件" in re.sub(r"</?mark>", "", b["html"])
+    assert b["where"] == "四、政府信息公开行政复议、行政诉讼情况"
+    # every result shows the word in place, or says it matched the heading/title
+    assert all(r["marks"] or "标题" in r["where"] or "情况" in r["where"] for r in results)
+    # relevance: the agency whose name holds the word comes before reports that only mention it
+    ranked = _search(site, q="司法局")
+    assert ranked[0]["id"] == "syn-fixture-b-2021"
+
+
+def test_search_page_filters(site):
+    by_id = {rec[0]["id"]: rec[0] for rec in site["records"]}
+    oracle = search_oracle(site["records"], "信息")
+    for params, keep in (({"year": "2021"}, lambda r: r["year"] == 2021),
+                         ({"province": "浙江省"}, lambda r: r["province"] == "浙江省"),
+                         ({"level": "county"}, lambda r: r["admin_level"] == "county"),
+                         ({"year": "2022", "level": "township"},
+                          lambda r: r["year"] == 2022 and r["admin_level"] == "township")):
+        got = {r["id"] for r in _search(site, q="信息", **params)}
+        assert got == {i for i in oracle if keep(by_id[i])}, params
+    in_1 = {r["id"] for r in _search(site, q="复议", section="1")}
+    assert "syn-fixture-b-2021" not in in_1
+    # the dropdowns offer the data's values
+    html = get(site, "/-/search").text
+    assert '<option value="浙江省"' in html and '<option value="2021"' in html and '<option value="county"' in html
+
+
+def test_search_page_escapes_crawled_text(site):
+    html = get(site, "/-/search", q="合成").text
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html
+    assert get(site, "/-/search", q='" OR * NEAR(').status_code == 200
