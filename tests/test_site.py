@@ -434,6 +434,11 @@ def test_bench_small(tmp_path):
     results = bench_site(db, repeat=1)
     assert results and all(r["status"] == 200 for r in results), [r for r in results if r["status"] != 200]
     assert {r["page"] for r in results} >= {f"query {q}" for q in sm.hand_written()["database"]["queries"]}
+    # the search page over real HTTP, p50/p95 of 20 requests per query (the numbers are the bench's job)
+    from harvester.bench_site import SEARCH_WORDS, bench_search
+    timed = bench_search(db, requests=20, filters=False)
+    assert [r["n"] for r in timed[:-1]] == [20] * len(SEARCH_WORDS) and all(r["status"] == 200 for r in timed)
+    assert timed[-1]["n"] == 20 * len(SEARCH_WORDS) and timed[-1]["p95_ms"] >= timed[-1]["p50_ms"]
 
 
 # ---------------------------------------------------------------------------------------------- downloads
