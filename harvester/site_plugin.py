@@ -539,12 +539,42 @@ async def search_page(request, datasette):
     return Response.html(await datasette.render_template("ogi_search.html", context, request=request))
 
 
+# ------------------------------------------------------------------------------------------------------
+# crawl health: the same records `ogi status` prints (harvester.schedule.portal_health), one line per portal
+
+FLAG_TEXT = {"found_nothing": "没有找到报告 found nothing", "dropped": "报告数下降 count dropped",
+             "errors_spiked": "错误激增 errors spiked"}
+
+
+async def health_page(request, datasette):
+    import sqlite_utils
+
+    from harvester import schedule
+
+    db = _db(datasette)
+    now = schedule.utcnow()
+
+    def read(conn):
+        database = sqlite_utils.Database(conn)
+        return (schedule.portal_health(database, schedule.portals_from_db(database), now),
+                schedule.coverage_line(database))
+
+    portals, coverage = await db.execute_fn(read)
+    for p in portals:
+        p["flag_text"] = [FLAG_TEXT.get(f, f.replace("run_", "运行未完成 run ")) for f in p["flags"]]
+    context = {"portals": portals, "coverage": coverage, "now": now.isoformat(), "db_name": db.name,
+               "n_red": sum(1 for p in portals if p["flags"]), "spike": (schedule.ERROR_SPIKE_MIN,
+                                                                       schedule.ERROR_SPIKE_RATIO)}
+    return Response.html(await datasette.render_template("ogi_health.html", context, request=request))
+
+
 @hookimpl
 def register_routes():
     return [
         (r"^/-/report/(?P<report_id>[^/]+)$", report_page),
         (r"^/-/blob/(?P<sha256>[0-9a-f]{64})$", blob),
         (r"^/-/search$", search_page),
+        (r"^/-/health$", health_page),
     ]
 
 

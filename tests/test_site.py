@@ -556,3 +556,39 @@ def test_search_page_escapes_crawled_text(site):
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<img src=x" not in html
     assert get(site, "/-/search", q='" OR * NEAR(').status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------- crawl health
+
+def test_health_page_is_ogi_status_per_portal(site):
+    """One line per portal from the records `ogi status` prints; red exactly where a portal found nothing,
+    dropped or its errors spiked."""
+    import datetime as dt
+
+    import sqlite_utils
+
+    from harvester import schedule
+    from site_fixtures import CRAWL_HISTORY
+
+    html = get(site, "/-/health").text
+    rows = re.findall(r'<tr class="ogi-portal( ogi-red)?" data-portal="([^"]+)">(.*?)</tr>', html, re.S)
+    assert [r[1] for r in rows] == sorted(CRAWL_HISTORY)
+    red = {name for cls, name, _ in rows if cls}
+    assert red == {"合成减少门户", "合成空门户", "合成错误门户"}
+    cells = {name: [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)]
+             for _, name, body in rows}
+    assert cells["合成减少门户"][2] == "dropped" and cells["合成减少门户"][3] == "2 / 6"
+    assert "没有找到报告" in cells["合成空门户"][7] and "errors spiked" in cells["合成错误门户"][7]
+    assert cells["合成错误门户"][4] == "1 / 2" and cells["合成错误门户"][5].startswith("timeout 9, list_incomplete 1")
+    assert cells["合成健康门户"][7] == ""
+    # the same records as `ogi status` on this database
+    database = sqlite_utils.Database(sqlite3.connect(site["db"]))
+    health = schedule.portal_health(database, schedule.portals_from_db(database), schedule.utcnow())
+    assert {h["portal"]: h["flags"] for h in health} == {
+        "合成健康门户": [], "合成减少门户": ["dropped"], "合成空门户": ["found_nothing", "dropped"],
+        "合成错误门户": ["errors_spiked"]}
+    text = schedule.status([{"name": n} for n in sorted(CRAWL_HISTORY)], site["db"],
+                           dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc))
+    line = next(ln for ln in text.splitlines() if ln.startswith("合成减少门户"))
+    assert "2/6" in line and "count_dropped 1" in line and "ALARM: dropped" in line
+    assert "coverage:" in html
