@@ -391,13 +391,16 @@ async def report_page(request, datasette):
         changes = [dict(r) for r in (await db.execute(
             "select cell_id, from_version, to_version, old_value, new_value from cell_changes "
             "where report_id = ? order by to_version, cell_id", [report_id])).rows]
+    snapshot = await snapshot_date(db)
+    cite = citation(report, datasette.absolute_url(request, report_url(datasette, report_id)),
+                    datasette.metadata("title") or "", snapshot)
     other_years = [dict(r) for r in (await db.execute(
         "select id, year from reports where agency = ? order by year", [report["agency"]])).rows]
     context = {
         "report": report, "report_id": report_id, "tables": _layout_tables(report.get("template"), cells),
         "n_cells": len(cells), "checks": checks, "notes": notes, "sightings": sightings, "canonical": canonical,
         "sections": sections, "other_years": other_years, "fmt": _fmt,
-        "versions": versions, "changes": changes,
+        "versions": versions, "changes": changes, "citation": cite, "snapshot": snapshot,
         "safe_canonical_url": bool(report.get("canonical_url") and SAFE_URL_RE.match(report["canonical_url"])),
         "report_url": lambda rid: report_url(datasette, rid), "db_name": db.name,
         "present": {k: bool(report.get(k)) for k in ("t2", "t3", "t4")},
@@ -568,6 +571,59 @@ async def health_page(request, datasette):
     return Response.html(await datasette.render_template("ogi_health.html", context, request=request))
 
 
+# ------------------------------------------------------------------------------------------------------
+# methodology and how to cite
+
+async def snapshot_date(db) -> str | None:
+    """When the served copy was prepared (site_build.built, UTC): the date a citation gives for the data."""
+    if await db.table_exists("site_build"):
+        row = (await db.execute("select built from site_build")).first()
+        return row[0] if row else None
+    return None
+
+
+def citation(report: dict, page_url: str, site_title: str, snapshot: str | None) -> str:
+    """How to cite one report: the agency's own document and URL first, then this dataset's page and the
+    date of its snapshot."""
+    date = (snapshot or "")[:10]
+    seen = (report.get("first_seen") or "")[:10]
+    title = report.get("title") or f"{report.get('agency')}{report.get('year')}年政府信息公开工作年度报告"
+    parts = [f"{report.get('agency')}：《{title}》（{report.get('year')}年度）"]
+    if report.get("published"):
+        parts.append(f"发布于 {report['published']}")
+    if report.get("canonical_url"):
+        parts.append(f"{report['canonical_url']}" + (f"（{seen} 抓取 retrieved）" if seen else ""))
+    parts.append(f"数据 data: {site_title}, {page_url}" + (f"（快照 snapshot {date}）" if date else ""))
+    return "，".join(parts[:-1]) + "。" + parts[-1] + "。"
+
+
+async def about_page(request, datasette):
+    from parsers import codebook as cb
+
+    db = _db(datasette)
+    meta = datasette.metadata() or {}
+    tables = (meta.get("databases") or {}).get(db.name, {}).get("tables", {})
+    figures = [(c, d) for c, d in tables.get("report_figures", {}).get("columns", {}).items()
+               if c not in sm.hand_written()["common_columns"]]
+    example = None
+    if await db.table_exists("reports"):
+        row = (await db.execute("select * from reports where canonical_url is not null "
+                                "order by year desc, id limit 1")).first()
+        if row:
+            example = dict(row)
+    snapshot = await snapshot_date(db)
+    ex_cite = citation(example, datasette.absolute_url(request, report_url(datasette, example["id"])),
+                       meta.get("title") or "", snapshot) if example else None
+    context = {"db_name": db.name, "snapshot": snapshot, "figures": figures,
+               "identities": cb.raw()["identities"]["checks"], "applies_when": cb.raw()["identities"]["applies_when"],
+               "read_as_zero": [x for x in cb.values_rules()["read_as_zero"] if x],
+               "example": example, "example_citation": ex_cite,
+               "example_url": report_url(datasette, example["id"]) if example else None,
+               "site": meta, "queries": [(k, v.get("title", k)) for k, v in
+                                         (datasette.metadata("queries", database=db.name) or {}).items()]}
+    return Response.html(await datasette.render_template("ogi_about.html", context, request=request))
+
+
 @hookimpl
 def register_routes():
     return [
@@ -575,6 +631,7 @@ def register_routes():
         (r"^/-/blob/(?P<sha256>[0-9a-f]{64})$", blob),
         (r"^/-/search$", search_page),
         (r"^/-/health$", health_page),
+        (r"^/-/about$", about_page),
     ]
 
 

@@ -592,3 +592,32 @@ def test_health_page_is_ogi_status_per_portal(site):
     line = next(ln for ln in text.splitlines() if ln.startswith("合成减少门户"))
     assert "2/6" in line and "count_dropped 1" in line and "ALARM: dropped" in line
     assert "coverage:" in html
+
+
+# ---------------------------------------------------------------------------------------------- methodology
+
+def test_methodology_page_and_citations(site):
+    from parsers import codebook as cb
+
+    from markupsafe import escape
+
+    html = get(site, "/-/about").text
+    for check in cb.raw()["identities"]["checks"]:
+        assert f"<code>{escape(check['id'])}</code>" in html and escape(check["equation"]) in html
+    conn = sqlite3.connect(site["db"])
+    built = conn.execute("select built from site_build").fetchone()[0]
+    conn.close()
+    assert built[:16] in html                                   # the snapshot date
+    assert "totals_derived" in html and "“/”" in html          # what a blank means, from the codebook
+    meta = sm.build_metadata(DB_NAME)
+    for col, desc in meta["databases"][DB_NAME]["tables"]["report_figures"]["columns"].items():
+        if col not in sm.hand_written()["common_columns"]:
+            assert str(escape(desc)) in html, col
+    # every report page carries its citation: the agency's URL, when it was retrieved, the snapshot date
+    page = get(site, "/-/report/syn-fixture-b-2021").text
+    cite = re.search(r'<p class="ogi-citation">(.*?)</p>', page, re.S).group(1)
+    assert "合成县司法局" in cite and "https://www.example.gov.cn/syn-fixture-b-2021.html" in cite
+    assert "2026-11-20 抓取" in cite and f"快照 snapshot {built[:10]}" in cite
+    assert "/-/report/syn-fixture-b-2021" in cite and "2021年度" in cite
+    home = get(site, "/").text
+    assert 'href="/-/about"' in home and 'href="/-/search"' in home and 'href="/-/health"' in home
