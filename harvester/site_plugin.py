@@ -258,8 +258,29 @@ def render_cell(row, value, column, table, database, datasette):
     return None
 
 
+PARAM_LABELS = {"year": "年度 year", "province": "省份 province", "level": "层级 level", "section": "章节 section",
+                "include_failing": "包括表格不平的报告 include reports whose tables do not add up",
+                "agency": "机关名称（部分）agency name (part)", "q": "词语 words"}
+
+
+async def param_options(db) -> dict[str, list[tuple[str, str]]]:
+    """The dropdowns of the canned queries' forms: '' (all) first, then the data's values."""
+    found = await choices(db)
+    everything = ("", "全部 all")
+    out = {"year": [everything] + [(c["value"], c["value"]) for c in found.get("year", [])],
+           "province": [everything] + [(c["value"], f"{c['value']} ({c['n']})") for c in found.get("province", [])],
+           "level": [everything] + [(c["value"], f"{c['value']} ({c['n']})") for c in found.get("level", [])],
+           "section": [(k, v) for k, v in sm.section_labels().items()],
+           "include_failing": [("", "否 no"), ("1", "是 yes")]}
+    return out
+
+
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
+    if template == "query.html":
+        async def for_query():
+            return {"ogi_param_options": await param_options(_db(datasette)), "ogi_param_labels": PARAM_LABELS}
+        return for_query
     if view_name != "index":
         return {}
 

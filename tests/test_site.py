@@ -621,3 +621,31 @@ def test_methodology_page_and_citations(site):
     assert "/-/report/syn-fixture-b-2021" in cite and "2021年度" in cite
     home = get(site, "/").text
     assert 'href="/-/about"' in home and 'href="/-/search"' in home and 'href="/-/health"' in home
+
+
+# ---------------------------------------------------------------------------------------------- query forms
+
+def test_canned_queries_have_dropdowns(site):
+    conn = sqlite3.connect(site["db"])
+    years = [str(y) for (y,) in conn.execute("select distinct year from reports order by year desc")]
+    provinces = {p for (p,) in conn.execute("select distinct province from reports where province is not null")}
+    conn.close()
+    html = get(site, f"/{DB_NAME}/top_agencies_by_requests", year="2021", province="", level="county").text
+    selects = dict(re.findall(r'<select id="qp\d+" name="(\w+)" class="ogi-param-select">(.*?)</select>', html, re.S))
+    assert set(selects) == {"year", "province", "level"}
+    assert re.findall(r'<option value="([^"]*)"', selects["year"]) == [""] + years   # latest year first
+    assert set(re.findall(r'<option value="([^"]*)"', selects["province"])) == provinces | {""}
+    assert '<option value="2021" selected>' in selects["year"]
+    assert '<option value="county" selected>' in selects["level"]
+    # the answer follows the dropdowns
+    got = _q(site, "top_agencies_by_requests", year="2021", province="", level="county")
+    conn = sqlite3.connect(site["db"])
+    expected = {a for (a,) in conn.execute("select distinct agency from report_figures where year = 2021 and "
+                                           "admin_level = 'county' and requests_new is not null")}
+    conn.close()
+    assert {r["机关 agency"] for r in got} == expected and expected
+    sec = get(site, f"/{DB_NAME}/section_search", section="4", q="复议").text
+    assert re.search(r'<select id="qp\d+" name="section"', sec) and '<option value="4" selected>' in sec
+    rates = get(site, f"/{DB_NAME}/refusal_rates", province="", level="", include_failing="").text
+    assert re.search(r'name="include_failing" class="ogi-param-select"', rates)
+    assert 'class="ogi-csv"' in rates  # the downloads are still there
