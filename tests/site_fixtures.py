@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import re
 import socket
@@ -283,13 +284,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db: Path, port: int) -> subprocess.Popen:
+def start_server(db: Path, port: int, env: dict | None = None) -> subprocess.Popen:
     """`python -m harvester.publish DB --port N` (the same `serve()` as `ogi serve`), once it answers."""
     # The server's log goes to a file: a pipe nobody reads fills up (Datasette logs every failing SQL,
     # and a burst of hostile queries makes hundreds) and then blocks the server on its next write.
     log = tempfile.NamedTemporaryFile("w+", prefix="ogi-serve-", suffix=".log", delete=False)
     proc = subprocess.Popen([sys.executable, "-m", "harvester.publish", str(db), "--port", str(port)],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
+                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **(env or {})})
     proc.log_path = log.name
     deadline = time.time() + 60
     while time.time() < deadline:

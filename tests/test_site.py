@@ -649,3 +649,29 @@ def test_canned_queries_have_dropdowns(site):
     rates = get(site, f"/{DB_NAME}/refusal_rates", province="", level="", include_failing="").text
     assert re.search(r'name="include_failing" class="ogi-param-select"', rates)
     assert 'class="ogi-csv"' in rates  # the downloads are still there
+
+
+def test_search_ranks_a_window_of_the_latest_matches_when_a_word_is_everywhere(site):
+    """Past OGI_RANK_WINDOW matches only the ones added last are ranked (bm25 of every match of a word in
+    most of 250,000 reports is the search page's main cost), and the page says so."""
+    port = free_port()
+    proc = start_server(site["db"], port, env={"OGI_RANK_WINDOW": "3"})
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            html = client.get("/-/search", params={"q": "信息"}).text
+            few = client.get("/-/search", params={"q": "司法局"}).text
+    finally:
+        stop_server(proc)
+    conn = sqlite3.connect(site["db"])
+    register = __import__("harvester.publish", fromlist=["register_functions"]).register_functions
+    register(conn)
+    latest = [r for (r,) in conn.execute(
+        "select r.id from reports_fts f join reports r on r.rowid = f.rowid where reports_fts match zh_fts('信息') "
+        "order by f.rowid desc limit 3")]
+    n_all = conn.execute("select count(*) from reports_fts where reports_fts match zh_fts('信息')").fetchone()[0]
+    conn.close()
+    assert n_all > 3
+    got = [unquote(x) for x in re.findall(r'<a class="ogi-result-title" href="/-/report/([^"]+)"', html)]
+    assert sorted(got) == sorted(latest)
+    assert 'class="ogi-window"' in html and f"{n_all:,} 份报告" in html
+    assert 'class="ogi-window"' not in few
