@@ -479,8 +479,8 @@ def _guess_charset(path: Path) -> str:
 SEARCH_PAGE_SIZE = 20
 SEARCH_COUNT_CAP = 1000   # counting every filtered match of a common word costs more than the page
 # bm25 of every match of a word most of 250,000 reports contain costs ~340 ms (measured, `ogi bench site`):
-# past this many matches only the ones added last are ranked (~30 ms), and the page says so.
-RANK_WINDOW = int(os.environ.get("OGI_RANK_WINDOW", 20_000))
+# past this many matches only the ones added last are ranked (~17 ms for 10,000), and the page says so.
+RANK_WINDOW = int(os.environ.get("OGI_RANK_WINDOW", 10_000))
 # bm25 weights of reports_fts's columns (publish.FTS_COLUMNS): a word in the title or the agency's name
 # says more about a report than the same word in its text.
 BM25_WEIGHTS = {"title": 5.0, "agency": 5.0, "region": 2.0}
