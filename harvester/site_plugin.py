@@ -304,9 +304,17 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         return {"ogi_db": db.name, "ogi_totals": dict(totals) if totals else None,
                 "ogi_by_year": [dict(r) for r in by_year], "ogi_by_level": by_level,
                 "ogi_n_urls": n_urls,
-                "ogi_queries": [(k, v.get("title", k)) for k, v in
-                                ((datasette.metadata("queries", database=db.name) or {}).items())]}
+                "ogi_queries": [(k, v.get("title", k), _latest_year_args(v.get("sql", ""), totals))
+                                for k, v in ((datasette.metadata("queries", database=db.name) or {}).items())]}
     return inner
+
+
+def _latest_year_args(sql: str, totals) -> str:
+    """A question that takes a year opens on the latest one (its form offers every other)."""
+    if not totals or not totals["last_year"] or ":year" not in sql:
+        return ""
+    names = sorted(set(re.findall(r":(\w+)", sql)))
+    return "?" + "&".join(f"{n}={totals['last_year'] if n == 'year' else ''}" for n in names)
 
 
 # ------------------------------------------------------------------------------------------------------

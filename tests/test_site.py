@@ -675,3 +675,15 @@ def test_search_ranks_a_window_of_the_latest_matches_when_a_word_is_everywhere(s
     assert sorted(got) == sorted(latest)
     assert 'class="ogi-window"' in html and f"{n_all:,} 份报告" in html
     assert 'class="ogi-window"' not in few
+
+
+def test_questions_with_a_year_open_on_the_latest(site):
+    conn = sqlite3.connect(site["db"])
+    last = conn.execute("select max(year) from reports").fetchone()[0]
+    conn.close()
+    home = get(site, "/").text
+    link = re.search(r'href="(/ogi/top_agencies_by_requests\?[^"]*)"', home).group(1).replace("&amp;", "&")
+    assert f"year={last}" in link
+    html = site["client"].get(link).text
+    assert f'<option value="{last}" selected>' in html
+    assert 'href="/ogi/coverage"' in home     # a question without a year opens as it is
