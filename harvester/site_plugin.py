@@ -388,7 +388,7 @@ async def report_page(request, datasette):
         except (TypeError, ValueError):
             checks = [c for c in re.split(r"[,\s]+", report["checks_failed"]) if c]
     sightings = [dict(r) for r in (await db.execute(
-        "select s.*, d.blob_path, d.media_type, d.size from sightings s "
+        "select s.*, d.blob_path, d.media_type, d.size, d.format as doc_format from sightings s "
         "left join documents d on d.sha256 = s.sha256 where s.report_id = ? order by s.role, s.first_seen, s.url",
         [report_id])).rows]
     for s in sightings:

@@ -687,3 +687,16 @@ def test_questions_with_a_year_open_on_the_latest(site):
     html = site["client"].get(link).text
     assert f'<option value="{last}" selected>' in html
     assert 'href="/ogi/coverage"' in home     # a question without a year opens as it is
+
+
+def test_compare_years_gives_change_and_percent(site):
+    got = _q(site, "compare_years", agency="行政审批")
+    conn = sqlite3.connect(site["db"])
+    expected = conn.execute("select year, requests_new from report_figures where agency like '%行政审批%' "
+                            "order by year").fetchall()
+    conn.close()
+    assert [(r["年度 year"], r["新收申请 new requests"]) for r in got] == expected and len(expected) == 2
+    (y0, a), (y1, b) = expected
+    assert got[0]["变化 change"] is None and got[1]["变化 change"] == b - a
+    assert got[1]["变化% change %"] == (round(100.0 * (b - a) / a, 1) if a else None)
+
