@@ -32,7 +32,7 @@ from pathlib import Path
 from harvester import site_metadata as sm
 from parsers.codebook import is_money
 
-SITE_VERSION = "10"  # bump when the derived objects change shape
+SITE_VERSION = "11"  # bump when the derived objects change shape
 PLUGIN_NAME = "ogi-site"
 HERE = Path(__file__).resolve().parent
 
@@ -200,6 +200,21 @@ def _bounded(fn):
                 raise ValueError(f"{fn.__name__}: input longer than {MAX_FUNCTION_INPUT} characters")
         return fn(*args)
     return bounded
+
+
+def sample_url(url: str | None) -> bool:
+    """A URL on a loopback, private or other non-public address: the demo's local sample portals, never a
+    real agency's report (the site then says the data is sample data)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url or "").hostname or ""
+        addr = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    addr = getattr(addr, "ipv4_mapped", None) or addr
+    return not addr.is_global
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
@@ -460,11 +475,13 @@ def prepare(db_path: str | Path, *, force: bool = False, verbose: bool = False) 
                count(DISTINCT province) AS provinces, sum(t3) AS with_t3,
                sum(has_failed_identity) AS failing, sum(ocr) AS ocr
         FROM reports GROUP BY year, template ORDER BY year DESC, template""")
+    conn.create_function("ogi_sample_url", 1, lambda u: int(sample_url(u)), deterministic=True)
     conn.execute("DROP TABLE IF EXISTS coverage_totals")
     conn.execute("""CREATE TABLE coverage_totals AS
         SELECT count(*) AS reports, count(DISTINCT agency) AS agencies, count(DISTINCT province) AS provinces,
                min(year) AS first_year, max(year) AS last_year, sum(t3) AS with_t3,
                sum(has_failed_identity) AS failing, sum(ocr) AS ocr,
+               sum(ogi_sample_url(canonical_url)) AS sample_reports,
                (SELECT count(*) FROM sightings) AS urls,
                (SELECT count(*) FROM documents) AS documents,
                (SELECT group_concat(admin_level || ':' || n, ';') FROM

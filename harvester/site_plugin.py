@@ -302,7 +302,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
             n_urls = totals["urls"] if totals else 0
         except Exception:  # an empty or unprepared database still gets a home page
             totals, by_year, by_level, n_urls = None, [], [], 0
-        return {"ogi_db": db.name, "ogi_totals": dict(totals) if totals else None,
+        synthetic = await db.table_exists("synthetic")
+        return {"ogi_db": db.name, "ogi_totals": dict(totals) if totals else None, "ogi_synthetic": synthetic,
                 "ogi_by_year": [dict(r) for r in by_year], "ogi_by_level": by_level,
                 "ogi_n_urls": n_urls,
                 "ogi_queries": [(k, v.get("title", k), _latest_year_args(v.get("sql", ""), totals))
@@ -433,6 +434,7 @@ async def report_page(request, datasette):
         "sections": sections, "other_years": other_years, "fmt": _fmt,
         "versions": versions, "changes": changes, "citation": cite, "snapshot": snapshot,
         "safe_canonical_url": bool(report.get("canonical_url") and SAFE_URL_RE.match(report["canonical_url"])),
+        "sample": publish.sample_url(report.get("canonical_url")),
         "report_url": lambda rid: report_url(datasette, rid), "db_name": db.name,
         "present": {k: bool(report.get(k)) for k in ("t2", "t3", "t4")},
     }

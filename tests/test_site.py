@@ -700,3 +700,28 @@ def test_compare_years_gives_change_and_percent(site):
     assert got[0]["变化 change"] is None and got[1]["变化 change"] == b - a
     assert got[1]["变化% change %"] == (round(100.0 * (b - a) / a, 1) if a else None)
 
+
+
+def test_sample_data_is_marked(site, tmp_path):
+    """A report from a portal on a non-public address (the demo's sample portals on 127.0.0.1) is sample data,
+    and the site says so; the fixture's own reports (public-looking URLs) are not marked."""
+    db = tmp_path / "ogi.db"
+    build_fixture_db(db, with_gold=False)
+    conn = sqlite3.connect(db)
+    conn.execute("update reports set canonical_url = 'http://127.0.0.1:8765/nianbao/a.html' "
+                 "where id = 'syn-fixture-b-2021'")
+    conn.commit()
+    conn.close()
+    prepare(db)
+    port = free_port()
+    proc = start_server(db, port)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            home = client.get("/").text
+            marked = client.get("/-/report/syn-fixture-b-2021").text
+            plain = client.get("/-/report/syn-fixture-a-2022").text
+    finally:
+        stop_server(proc)
+    assert 'class="ogi-sample"' in home and "示例数据 · Sample data: 1\n" in home
+    assert 'class="ogi-sample"' in marked and 'class="ogi-sample"' not in plain
+    assert 'class="ogi-sample"' not in get(site, "/").text
