@@ -120,9 +120,34 @@ def zh_fts_in(section: str | None, query: str | None) -> str:
     return "{%s} : (%s)" % (col, zh_fts(query))
 
 
+OR_WORDS = {"OR", "或"}   # the search page's OR between two words (the table search box keeps them as words)
+
+
+def zh_fts_or(query: str | None) -> str:
+    """As `zh_fts`, but `A OR B` (or `A 或 B`) matches either word: words are ANDed, each OR joins the
+    words on either side into one group (复议 诉讼 OR 起诉 = 复议 AND (诉讼 OR 起诉)). Safe like zh_fts."""
+    groups: list[list[str]] = []
+    join_next = False
+    for word in str(query or "").split():
+        if word in OR_WORDS:
+            join_next = bool(groups)
+            continue
+        term = _term_query(word)
+        if not term:
+            continue
+        if join_next:
+            groups[-1].append(term)
+        else:
+            groups.append([term])
+        join_next = False
+    if not groups:
+        return zh_fts(None if query is None else "")
+    return " AND ".join(g[0] if len(g) == 1 else "(" + " OR ".join(f"({t})" for t in g) + ")" for g in groups)
+
+
 def query_terms(query: str | None) -> list[str]:
     """The words of a query as the index sees them (normalised), for marking them in excerpts."""
-    return [t for t in (normalise(w) for w in str(query or "").split()) if t.strip()]
+    return [t for t in (normalise(w) for w in str(query or "").split() if w not in OR_WORDS) if t.strip()]
 
 
 EXCERPT_MAX_INPUT = 262_144  # characters of text `zh_snippet` reads: str.find is linear, ~1 ms

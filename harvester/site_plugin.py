@@ -524,7 +524,9 @@ async def search_page(request, datasette):
         "results": [], "count": None, "capped": False, "windowed": None, "page": page, "db_name": db.name,
         "page_size": SEARCH_PAGE_SIZE, "report_url": lambda rid: report_url(datasette, rid)}
     if q:
-        match = publish.zh_fts_in(section, q) if section else publish.zh_fts(q)
+        match = publish.zh_fts_or(q)
+        if section:  # the same restriction as zh_fts_in, around the whole expression
+            match = "{%s} : (%s)" % (f"s{section}", match)
         where, params = _search_filters(args)
         cond = " and ".join(["reports_fts match ?"] + where)
         weights = ", ".join(str(BM25_WEIGHTS.get(c, 1.0)) for c in publish.FTS_COLUMNS)

@@ -725,3 +725,17 @@ def test_sample_data_is_marked(site, tmp_path):
     assert 'class="ogi-sample"' in home and "示例数据 · Sample data: 1\n" in home
     assert 'class="ogi-sample"' in marked and 'class="ogi-sample"' not in plain
     assert 'class="ogi-sample"' not in get(site, "/").text
+
+
+def test_search_page_or_queries(site):
+    """`A OR B` (or 或) finds the reports with either word; words without OR must all appear."""
+    a, b = search_oracle(site["records"], "司法局"), search_oracle(site["records"], "大数据")
+    assert a and b and a != b
+    for q in ("司法局 OR 大数据", "司法局 或 大数据"):
+        assert {r["id"] for r in _search(site, q=q)} == a | b, q
+    both = search_oracle(site["records"], "复议 诉讼")
+    either = search_oracle(site["records"], "诉讼") | search_oracle(site["records"], "起诉")
+    got = {r["id"] for r in _search(site, q="复议 诉讼 OR 起诉")}
+    assert got == search_oracle(site["records"], "复议") & either and both <= got
+    marks = {m for r in _search(site, q="司法局 OR 大数据") for m in r["marks"]}
+    assert marks and marks <= {"司法局", "大数据"}
