@@ -308,15 +308,98 @@ def bench_site(db: str | Path, *, repeat: int = 3, prepare_first: bool = True) -
     return results
 
 
+# ------------------------------------------------------------------------------------------------------
+# The search page over real HTTP: p50/p95 of one-word queries (issue 16: < 500 ms at 250,000 reports).
+
+SEARCH_WORDS = [("复议", "2 chars, in most reports"), ("处理费", "3 chars"), ("行政处罚", "4 chars, most reports"),
+                ("大数据局", "4 chars, ~4% of reports"), ("罚款", "2 chars, most reports"),
+                ("新闻发布会", "5 chars")]
+
+
+def _serve_for_bench(db: str, port: int) -> None:
+    """The site as `ogi serve` runs it (same Datasette, plugin and settings), on an already prepared file."""
+    import uvicorn
+
+    from harvester.publish import collect_garbage_in_background, make_datasette
+
+    ds = make_datasette(db)
+    collect_garbage_in_background()
+    uvicorn.run(ds.app(), host="127.0.0.1", port=port, log_level="warning")
+
+
+def bench_search(db: str | Path, *, requests: int = 20, filters: bool = True) -> list[dict]:
+    """p50/p95 of `requests` requests per query through HTTP to a served site (a separate process)."""
+    import socket
+    import subprocess
+    import sys
+    from urllib.parse import quote
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "harvester.bench_site", "--serve", str(db), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                if httpx.get(base + "/-/versions.json", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline or proc.poll() is not None:
+                raise RuntimeError("bench server did not start")
+            time.sleep(0.5)
+        paths = [(f"search {w} ({why})", "/-/search?q=" + quote(w)) for w, why in SEARCH_WORDS]
+        if filters:
+            paths += [("search 复议 + year 2022", "/-/search?year=2022&q=" + quote("复议")),
+                      ("search 罚款 + province 山东省", f"/-/search?province={quote('山东省')}&q=" + quote("罚款")),
+                      ("search 复议 + level county + section 4", "/-/search?level=county&section=4&q=" + quote("复议")),
+                      ("search 复议, page 3", "/-/search?page=3&q=" + quote("复议"))]
+        results, everything = [], []
+        with httpx.Client(base_url=base, timeout=60) as client:
+            for label, path in paths:
+                client.get(path)  # warm
+                times = []
+                for _ in range(requests):
+                    t = time.perf_counter()
+                    r = client.get(path)
+                    times.append((time.perf_counter() - t) * 1000)
+                everything += times
+                times.sort()
+                results.append(dict(page=label, path=path, status=r.status_code, n=len(times),
+                                    p50_ms=round(statistics.median(times), 1),
+                                    p95_ms=round(times[max(0, int(round(0.95 * len(times))) - 1)], 1)))
+        everything.sort()
+        results.append(dict(page="all search requests", path="", status=200, n=len(everything),
+                            p50_ms=round(statistics.median(everything), 1),
+                            p95_ms=round(everything[max(0, int(round(0.95 * len(everything))) - 1)], 1)))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    print(f"\nSearch page over HTTP ({requests} requests each, {db}) — target p95 < 500 ms")
+    print(f"{'query':48} {'status':>6} {'p50 ms':>8} {'p95 ms':>8}")
+    for r in results:
+        flag = "" if r["p95_ms"] < 500 and r["status"] == 200 else "  <-- SLOW" if r["status"] == 200 else "  <-- ERROR"
+        print(f"{r['page']:48} {r['status']:>6} {r['p50_ms']:>8} {r['p95_ms']:>8}{flag}")
+    return results
+
+
 DEFAULT_DB = Path(__import__("tempfile").gettempdir()) / "ogi-site-scale.db"
 
 
-def run(db: str | Path | None = None, *, n_reports: int = 0, repeat: int = 3) -> list[dict]:
+def run(db: str | Path | None = None, *, n_reports: int = 0, repeat: int = 3, requests: int = 20) -> list[dict]:
     """`ogi bench site`: build the synthetic database if asked (or missing), prepare it, time the pages."""
     db = Path(db or DEFAULT_DB)
     if n_reports or not db.exists():
         build_scale_db(db, n_reports=n_reports or 250_000)
-    return bench_site(db, repeat=repeat)
+    return bench_site(db, repeat=repeat) + bench_search(db, requests=max(20, requests))
 
 
 def main(argv=None):  # python -m harvester.bench_site [--build N] [DB]
@@ -325,9 +408,18 @@ def main(argv=None):  # python -m harvester.bench_site [--build N] [DB]
     ap.add_argument("db", nargs="?", default=str(DEFAULT_DB))
     ap.add_argument("--build", type=int, default=0, help="(re)build a synthetic database with this many reports")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--requests", type=int, default=20, help="requests per search query (p50/p95)")
+    ap.add_argument("--search-only", action="store_true", help="only the search page over HTTP")
+    ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)   # the bench's own server
+    ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    results = run(args.db, n_reports=args.build, repeat=args.repeat)
+    if args.serve:
+        return _serve_for_bench(args.db, args.port)
+    if args.search_only:
+        results = bench_search(args.db, requests=max(20, args.requests))
+    else:
+        results = run(args.db, n_reports=args.build, repeat=args.repeat, requests=args.requests)
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=1))
 

@@ -30,8 +30,9 @@ import time
 from pathlib import Path
 
 from harvester import site_metadata as sm
+from parsers.codebook import is_money
 
-SITE_VERSION = "8"  # bump when the derived objects change shape
+SITE_VERSION = "11"  # bump when the derived objects change shape
 PLUGIN_NAME = "ogi-site"
 HERE = Path(__file__).resolve().parent
 
@@ -119,6 +120,90 @@ def zh_fts_in(section: str | None, query: str | None) -> str:
     return "{%s} : (%s)" % (col, zh_fts(query))
 
 
+OR_WORDS = {"OR", "或"}   # the search page's OR between two words (the table search box keeps them as words)
+
+
+def zh_fts_or(query: str | None) -> str:
+    """As `zh_fts`, but `A OR B` (or `A 或 B`) matches either word: words are ANDed, each OR joins the
+    words on either side into one group (复议 诉讼 OR 起诉 = 复议 AND (诉讼 OR 起诉)). Safe like zh_fts."""
+    groups: list[list[str]] = []
+    join_next = False
+    for word in str(query or "").split():
+        if word in OR_WORDS:
+            join_next = bool(groups)
+            continue
+        term = _term_query(word)
+        if not term:
+            continue
+        if join_next:
+            groups[-1].append(term)
+        else:
+            groups.append([term])
+        join_next = False
+    if not groups:
+        return zh_fts(None if query is None else "")
+    return " AND ".join(g[0] if len(g) == 1 else "(" + " OR ".join(f"({t})" for t in g) + ")" for g in groups)
+
+
+def query_terms(query: str | None) -> list[str]:
+    """The words of a query as the index sees them (normalised), for marking them in excerpts."""
+    return [t for t in (normalise(w) for w in str(query or "").split() if w not in OR_WORDS) if t.strip()]
+
+
+EXCERPT_MAX_INPUT = 262_144  # characters of text `zh_snippet` reads: str.find is linear, ~1 ms
+
+
+def excerpt(text: str | None, query: str | None, width: int = 60) -> list[tuple[str, bool]] | None:
+    """Where the query's words stand in `text`: about `width` characters either side of the first one,
+    as (piece, is_match) pairs; None when no word is in the text.
+
+    FTS5's snippet() cannot do this here: the index is contentless and holds bigrams, not the text, so the
+    excerpt is cut from the section's own text (normalised as the index is, so 復議 is found by 复议)."""
+    if not text:
+        return None
+    terms = query_terms(query)
+    folded = normalise(text)
+    source = text if len(folded) == len(text) else folded  # OpenCC maps char for char; glosses don't
+    hits = [(folded.find(t), t) for t in terms]
+    hits = [(i, t) for i, t in hits if i >= 0]
+    if not hits:
+        return None
+    first = min(i for i, _ in hits)
+    start, end = max(0, first - width), min(len(source), first + width * 2)
+    spans = []
+    for t in terms:
+        i = folded.find(t, start)
+        while 0 <= i < end:
+            spans.append((i, min(end, i + len(t))))
+            i = folded.find(t, i + len(t))
+    spans.sort()
+    out, pos = [], start
+    if start > 0:
+        out.append(("…", False))
+    for a, b in spans:
+        if a < pos:
+            a = pos
+        if a >= b:
+            continue
+        if a > pos:
+            out.append((source[pos:a], False))
+        out.append((source[a:b], True))
+        pos = b
+    if pos < end:
+        out.append((source[pos:end], False))
+    if end < len(source):
+        out.append(("…", False))
+    return out
+
+
+def zh_snippet(text: str | None, query: str | None) -> str | None:
+    """`excerpt` as one string with the words marked 【thus】 (an SQL function for queries and CSVs)."""
+    if text and len(text) > EXCERPT_MAX_INPUT:
+        text = text[:EXCERPT_MAX_INPUT]
+    parts = excerpt(text, query)
+    return "".join(f"【{p}】" if hit else p for p, hit in parts) if parts else None
+
+
 # ------------------------------------------------------------------------------------------------------
 # What one SQL query may make the served site do. Datasette's sql_time_limit_ms interrupts SQLite between
 # steps, never inside a Python function, and anyone may send SQL: so every function we register refuses
@@ -142,10 +227,28 @@ def _bounded(fn):
     return bounded
 
 
+def sample_url(url: str | None) -> bool:
+    """A URL on a loopback, private or other non-public address: the demo's local sample portals, never a
+    real agency's report (the site then says the data is sample data)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url or "").hostname or ""
+        addr = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    addr = getattr(addr, "ipv4_mapped", None) or addr
+    return not addr.is_global
+
+
 def register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("zh_fts", 1, _bounded(zh_fts), deterministic=True)
     conn.create_function("zh_fts_in", 2, _bounded(zh_fts_in), deterministic=True)
     conn.create_function("escape_fts", 1, _bounded(zh_fts), deterministic=True)
+    # zh_snippet reads long text (its own bound, EXCERPT_MAX_INPUT); the query is bounded as usual.
+    conn.create_function("zh_snippet", 2, lambda text, q: zh_snippet(text, _bounded(str)(q) if q else q),
+                         deterministic=True)
 
 
 def _authorize(action, arg1, arg2, db_name, trigger):
@@ -185,6 +288,9 @@ REPORT_INDEXES = [["province"], ["city"], ["admin_level"], ["year"], ["template"
                   ["format"], ["parse_status"], ["has_failed_identity"], ["agency", "year", "province", "city"],
                   ["n_checks_failed"], ["year", "template"], ["province", "year"]]
 COMMON = ["agency", "year", "template", "province", "city", "admin_level", "agency_kind"]
+# Dropdown parameters: (parameter name in the site's forms, reports column, order of the values).
+CHOICE_COLUMNS = [("year", "year", "year DESC"), ("province", "province", "count(*) DESC, province"),
+                  ("level", "admin_level", "count(*) DESC, admin_level")]
 
 
 def _fingerprint(conn: sqlite3.Connection) -> str:
@@ -216,8 +322,11 @@ def needs_prepare(db_path: str | Path) -> bool:
 
 
 def _case_columns(cells: list[dict]) -> str:
-    return ",\n".join(
-        f"max(case when c.cell_id = '{d['cell_id']}' then c.value end) as [{d['wide_column']}]" for d in cells)
+    # Counts are stored as integers (a CSV says 859, not 859.0); money (万元) stays a float.
+    def value(d):
+        v = f"max(case when c.cell_id = '{d['cell_id']}' then c.value end)"
+        return v if is_money(d["cell_id"], d["template"]) else f"cast({v} as integer)"
+    return ",\n".join(f"{value(d)} as [{d['wide_column']}]" for d in cells)
 
 
 def _common_select(alias: str = "r") -> str:
@@ -391,17 +500,26 @@ def prepare(db_path: str | Path, *, force: bool = False, verbose: bool = False) 
                count(DISTINCT province) AS provinces, sum(t3) AS with_t3,
                sum(has_failed_identity) AS failing, sum(ocr) AS ocr
         FROM reports GROUP BY year, template ORDER BY year DESC, template""")
+    conn.create_function("ogi_sample_url", 1, lambda u: int(sample_url(u)), deterministic=True)
     conn.execute("DROP TABLE IF EXISTS coverage_totals")
     conn.execute("""CREATE TABLE coverage_totals AS
         SELECT count(*) AS reports, count(DISTINCT agency) AS agencies, count(DISTINCT province) AS provinces,
                min(year) AS first_year, max(year) AS last_year, sum(t3) AS with_t3,
                sum(has_failed_identity) AS failing, sum(ocr) AS ocr,
+               sum(ogi_sample_url(canonical_url)) AS sample_reports,
                (SELECT count(*) FROM sightings) AS urls,
                (SELECT count(*) FROM documents) AS documents,
                (SELECT group_concat(admin_level || ':' || n, ';') FROM
                   (SELECT coalesce(admin_level, '') AS admin_level, count(*) AS n FROM reports
                    GROUP BY admin_level ORDER BY n DESC)) AS by_level
         FROM reports""")
+    # The values the search page and the canned queries' dropdowns offer (year, province, level), with
+    # their report counts: one small table instead of a GROUP BY over every report on each page view.
+    conn.execute("DROP TABLE IF EXISTS choices")
+    conn.execute("CREATE TABLE choices (param TEXT, value TEXT, n INTEGER, PRIMARY KEY (param, value))")
+    for param, column, order in CHOICE_COLUMNS:
+        conn.execute(f"INSERT INTO choices SELECT '{param}', CAST({column} AS TEXT), count(*) FROM reports "
+                     f"WHERE {column} IS NOT NULL AND {column} != '' GROUP BY {column} ORDER BY {order}")
     log("coverage built")
 
     # full-text index

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from harvester import db as dbmod
+from harvester import health
 
 NAMED = {"daily": 1, "weekly": 7, "monthly": 30}
 PUBLISHING_SEASON = ((1, 1), (4, 30))     # month/day bounds, inclusive
@@ -95,30 +96,75 @@ def exclusive(db_path: str | Path):
 
 
 # ---------------------------------------------------------------------------------------- status
+def portals_from_db(database) -> list[dict]:
+    """Every portal the database has run or scheduled, when no registry is at hand (the site): its name and
+    the cadence the schedule recorded unless that was the season default."""
+    names, cadence = [], {}
+    if database["schedule"].exists():
+        for r in database.query("select portal, cadence from schedule order by portal"):
+            names.append(r["portal"])
+            label = (r["cadence"] or "").split(" (")[0]
+            if "season default" not in (r["cadence"] or "") and label:
+                cadence[r["portal"]] = label.removeprefix("every ").removesuffix(" days")
+    if database["crawl_runs"].exists():
+        names += [r["portal"] for r in database.query("select distinct portal from crawl_runs order by portal")]
+    return [{"name": n, **({"cadence": cadence[n]} if n in cadence else {})} for n in dict.fromkeys(names) if n]
+
+
+def portal_health(database, portals: list[dict], now: dt.datetime) -> list[dict]:
+    """One record per portal, what `ogi status` prints and the site's health page shows: the last run and
+    the one before, reports found in each, lists stating a total and those short of it, errors by kind,
+    next due, and the alarms (`flags`): found nothing, count dropped, errors spiked, run not finished."""
+    when = {d["portal"]: d for d in due(portals, database, now)}
+    out = []
+    for portal in portals:
+        runs = list(database.query("select * from crawl_runs where portal = ? order by id desc limit 2",
+                                   [portal["name"]])) if database["crawl_runs"].exists() else []
+        next_due = when[portal["name"]]
+        rec = {"portal": portal["name"], "last_run": None, "status": None, "reports": None,
+               "reports_before": None, "lists_stated": None, "lists_incomplete": None, "errors": [],
+               "n_errors": 0, "n_errors_before": None, "due": next_due["due"], "next_due": next_due["next_due"],
+               "flags": []}
+        if runs:
+            last, before = runs[0], (runs[1] if len(runs) > 1 else None)
+            kinds = list(database.query(
+                "select kind, count(*) n from errors where run_id = ? group by kind order by n desc, kind",
+                [last["id"]]))
+            rec.update(last_run=last["started"], status=last["status"], reports=last["reports"] or 0,
+                       lists_stated=last["lists_stated"] or 0, lists_incomplete=last["lists_incomplete"] or 0,
+                       errors=[(k["kind"], k["n"]) for k in kinds], n_errors=sum(k["n"] for k in kinds))
+            if before:
+                rec["reports_before"] = before["reports"] or 0
+                rec["n_errors_before"] = database.execute(
+                    "select count(*) from errors where run_id = ?", [before["id"]]).fetchone()[0]
+            # the checks after each run (harvester.health), on the last run against the one before
+            flags = rec["flags"]
+            flags += [k for k, _ in health.alarms(health.figures(database, last["id"]),
+                                                  health.figures(database, before["id"]) if before else None)]
+            if rec["status"] not in ("finished", "dropped"):
+                flags.append(f"run_{rec['status']}")
+        out.append(rec)
+    return out
+
+
 def status(portals: list[dict], db_path: str | Path, now: dt.datetime) -> str:
     """Per portal: last run, status, reports against the run before, errors by kind, lists short of
     their stated totals, next due; then the coverage of agencies × years."""
     database = dbmod.open_db(db_path)
-    when = {d["portal"]: d for d in due(portals, database, now)}
     head = (f"{'portal':<26} {'last run':<20} {'status':<9} {'reports':>9} {'lists short':>11} "
             f"{'next due':<20} errors by kind")
     lines = [head, "-" * len(head)]
-    for portal in portals:
-        runs = list(database.query("select * from crawl_runs where portal = ? order by id desc limit 2",
-                                   [portal["name"]]))
-        if not runs:
-            lines.append(f"{portal['name'][:26]:<26} {'never':<20} {'-':<9} {'-':>9} {'-':>11} {'now':<20}")
+    for h in portal_health(database, portals, now):
+        if h["last_run"] is None:
+            lines.append(f"{h['portal'][:26]:<26} {'never':<20} {'-':<9} {'-':>9} {'-':>11} {'now':<20}")
             continue
-        last, before = runs[0], (runs[1] if len(runs) > 1 else None)
-        reports = f"{last['reports'] or 0}" + (f"/{before['reports'] or 0}" if before else "")
-        kinds = ", ".join(f"{r['kind']} {r['n']}" for r in database.query(
-            "select kind, count(*) n from errors where run_id = ? group by kind order by n desc, kind",
-            [last["id"]]))
-        short = f"{last['lists_incomplete'] or 0}/{last['lists_stated'] or 0}"
-        next_due = when[portal["name"]]
-        due_text = "now" if next_due["due"] else (next_due["next_due"] or "")[:16]
-        lines.append(f"{portal['name'][:26]:<26} {(last['started'] or '')[:19]:<20} {last['status'][:9]:<9} "
-                     f"{reports:>9} {short:>11} {due_text:<20} {kinds or '-'}")
+        reports = f"{h['reports']}" + (f"/{h['reports_before']}" if h["reports_before"] is not None else "")
+        kinds = ", ".join(f"{k} {n}" for k, n in h["errors"])
+        short = f"{h['lists_incomplete']}/{h['lists_stated']}"
+        due_text = "now" if h["due"] else (h["next_due"] or "")[:16]
+        alarms = ("  ALARM: " + ", ".join(h["flags"])) if h["flags"] else ""
+        lines.append(f"{h['portal'][:26]:<26} {(h['last_run'] or '')[:19]:<20} {(h['status'] or '')[:9]:<9} "
+                     f"{reports:>9} {short:>11} {due_text:<20} {kinds or '-'}{alarms}")
     lines.append("(reports: this run / the run before; lists short: lists with fewer records found than "
                  "stated / lists stating a total)")
     lines.append("")

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 from pathlib import Path
 
 import yaml
 
 HERE = Path(__file__).resolve().parent
-CODEBOOK_PATHS = [HERE.parent / "parsers" / "codebook.yaml"]
 HAND_WRITTEN = HERE.parent / "data" / "metadata.yaml"    # Datasette metadata lives with the data
 
 # Order of the tables inside a report, and of the cells inside the codebook blocks.
@@ -39,13 +39,10 @@ def english(ident: str) -> str:
     return ident.replace("_wan", " (10k yuan)").replace("_", " ")
 
 
-@functools.lru_cache(maxsize=1)
 def codebook() -> dict:
-    for path in CODEBOOK_PATHS:
-        if path.exists():
-            return yaml.safe_load(path.read_text(encoding="utf-8"))
-    import importlib.resources as res
-    return yaml.safe_load(res.files("parsers").joinpath("codebook.yaml").read_text(encoding="utf-8"))
+    """The codebook as `parsers.codebook` loads it (one reader of the file)."""
+    from parsers.codebook import raw
+    return raw()
 
 
 def _unit_for(cell_id: str, column: dict) -> str:
@@ -223,3 +220,45 @@ def build_metadata(database: str, *, blob_root: str | None = None) -> dict:
         meta["plugins"]["ogi-site"]["blob_root"] = blob_root
     meta["plugins"]["ogi-site"]["database"] = database
     return meta
+
+
+# ------------------------------------------------------------------------------------------------------
+# Labelled headers for downloads (CSV, JSON, XLSX): a journalist's spreadsheet says 予以公开, not `granted`.
+
+_HAS_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+@functools.lru_cache(maxsize=1)
+def _wide_cells() -> dict[str, dict[str, dict]]:
+    """Per wide table: column -> its codebook cell (t2_2021/t2_2019/t4 hold one cell per column)."""
+    out: dict[str, dict[str, dict]] = {}
+    for template in ("2021", "2019"):
+        out[f"t2_{template}"] = {d["wide_column"]: d for d in labels_for(template, "t2")}
+    out["t4"] = {d["wide_column"]: d for d in labels_for("2021", "t4")}
+    return out
+
+
+def column_header(column: str, table: str | None, described: dict[str, str]) -> str:
+    """The header a download shows for `column`: a cell column gets its codebook label next to its cell id
+    (规章 / 本年制发件数 · t2.rules.issued); another column the Chinese part of its description next to its
+    name (机关名称 · agency); a column already named in Chinese (canned queries) stays as it is."""
+    if _HAS_CJK.search(column):
+        return column
+    cell = _wide_cells().get(table or "", {}).get(column)
+    if cell:
+        return f"{cell['label_zh']} · {cell['cell_id']}"
+    desc = described.get(column)
+    if desc and " · " in desc:
+        return f"{desc.split(' · ', 1)[0].strip()} · {column}"
+    return column
+
+
+def described_columns(metadata: dict, database: str, table: str | None) -> dict[str, str]:
+    """Column descriptions that apply to `table` (or to a query's result): its own, then the columns every
+    table shares, then the reports table's (queries select from it under its column names)."""
+    tables = (metadata.get("databases") or {}).get(database, {}).get("tables", {})
+    out = dict(tables.get("reports", {}).get("columns", {}))
+    out.update(hand_written()["common_columns"])
+    if table:
+        out.update(tables.get(table, {}).get("columns", {}))
+    return out

@@ -13,6 +13,7 @@ Crawled text is only ever rendered through Jinja's autoescape; nothing here mark
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote
@@ -23,7 +24,7 @@ from datasette.facets import ArrayFacet, ColumnFacet, DateFacet
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 from markupsafe import Markup
 
-from harvester import publish
+from harvester import health, publish
 from parsers import charsets
 from harvester import site_metadata as sm
 
@@ -66,6 +67,7 @@ def asgi_wrapper(datasette):
     limit = max(1, datasette.setting("num_sql_threads") // 4)
 
     def wrap(app):
+        app = _labelled_downloads(datasette, app)
         running = 0
 
         async def gated(scope, receive, send):
@@ -83,6 +85,153 @@ def asgi_wrapper(datasette):
                 running -= 1
         return gated
     return wrap
+
+
+# ------------------------------------------------------------------------------------------------------
+# Downloads a spreadsheet can use. `?_labels=on` on any .csv or .json gives the columns their labels (codebook
+# labels next to cell ids, see site_metadata.column_header); `?_bom=on` starts a CSV with a UTF-8 byte-order
+# mark, without which Excel on Windows reads UTF-8 Chinese as mojibake. Datasette streams CSV itself
+# (`_stream=on`, every row), so the header line is rewritten on its way out rather than re-rendered.
+
+BOM = "\ufeff".encode("utf-8")
+_PATH_RE = re.compile(r"^/(?P<db>[^/]+)(?:/(?P<name>[^/]+?))?\.(?P<ext>csv|json)$")
+
+
+def _flag(pairs, name) -> bool:
+    return any(k == name and v.lower() in ("on", "1", "true", "yes") for k, v in pairs)
+
+
+def _headers_for(datasette, db: str, name: str | None, columns: list[str]) -> list[str]:
+    name = unquote(name) if name else None
+    described = sm.described_columns(datasette.metadata() or {}, db, name)
+    return [sm.column_header(c, name, described) for c in columns]
+
+
+def _relabel_csv_line(datasette, db, name, line: bytes) -> bytes:
+    import csv
+    import io
+
+    head = next(csv.reader(io.StringIO(line.decode("utf-8"))), [])
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(_headers_for(datasette, db, name, head))
+    return out.getvalue().encode("utf-8")
+
+
+def _labelled_downloads(datasette, app):
+    async def labelled(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        m = _PATH_RE.match(scope.get("path", ""))
+        pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        labels, bom = _flag(pairs, "_labels"), _flag(pairs, "_bom")
+        if not m or not (labels or bom):
+            return await app(scope, receive, send)
+        db, name, ext = m.group("db"), m.group("name"), m.group("ext")
+        if ext == "json" and not labels:
+            return await app(scope, receive, send)
+        state = {"start": None, "buf": b"", "done": False, "ok": False}
+
+        def strip_length(start):
+            return dict(start, headers=[(k, v) for k, v in start.get("headers", [])
+                                        if k.lower() != b"content-length"])
+
+        async def send_csv(message):
+            if message["type"] == "http.response.start":
+                state["ok"] = message["status"] == 200
+                return await send(strip_length(message) if state["ok"] else message)
+            if message["type"] != "http.response.body" or not state["ok"] or state["done"]:
+                return await send(message)
+            state["buf"] += message.get("body", b"")
+            more = message.get("more_body", False)
+            if b"\n" not in state["buf"] and more:
+                return  # the header line is not complete yet
+            line, sep, rest = state["buf"].partition(b"\n")
+            if line.endswith(b"\r"):
+                line, sep = line[:-1], b"\r" + sep
+            if labels:
+                line = _relabel_csv_line(datasette, db, name, line)
+            state["done"] = True
+            await send({"type": "http.response.body", "body": (BOM if bom else b"") + line + sep + rest,
+                        "more_body": more})
+
+        async def send_json(message):
+            if message["type"] == "http.response.start":
+                state["start"] = message
+                return
+            state["buf"] += message.get("body", b"")
+            if message.get("more_body", False):
+                return
+            body, start = state["buf"], state["start"]
+            if start["status"] == 200:
+                try:
+                    data = json.loads(body)
+                except ValueError:
+                    data = None
+                if isinstance(data, dict) and isinstance(data.get("columns"), list):
+                    data["column_labels"] = dict(zip(data["columns"], _headers_for(
+                        datasette, db, name, data["columns"])))
+                    body = json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")
+            await send(strip_length(start))
+            await send({"type": "http.response.body", "body": body})
+
+        return await app(scope, receive, send_csv if ext == "csv" else send_json)
+    return labelled
+
+
+def _xlsx_value(value):
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # counts: 859, not 859.0
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return value
+
+
+def _xlsx_row(ws, row):
+    from openpyxl.cell import WriteOnlyCell
+
+    out = []
+    for v in row:
+        cell = WriteOnlyCell(ws, value=_xlsx_value(v))
+        if isinstance(v, str) and cell.data_type == "f":
+            cell.data_type = "s"  # crawled text starting with = stays text, never a formula
+        out.append(cell)
+    return out
+
+
+def render_xlsx(datasette, columns, rows, request, database, table, query_name, data):
+    """The rows of a table or query as an Excel workbook (openpyxl), headers labelled as in `_labels=on`,
+    with a sheet saying where the rows came from and whether they are all of them."""
+    import io
+
+    from openpyxl import Workbook
+
+    name = table or query_name
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet((name or "query")[:31])
+    ws.append(_headers_for(datasette, database, name, list(columns)))
+    n = 0
+    for row in rows:
+        ws.append(_xlsx_row(ws, row))
+        n += 1
+    about = wb.create_sheet("说明 about")
+    about.append(["来源 source", request.url])
+    about.append(["行数 rows", n])
+    if data.get("next"):
+        about.append(["不完整 incomplete", "more rows than one download holds: use CSV (every row) or narrow the filter"])
+    title = (datasette.metadata("title") or "")
+    about.append(["数据集 dataset", title])
+    about.append(["许可 licence", datasette.metadata("license") or ""])
+    out = io.BytesIO()
+    wb.save(out)
+    filename = re.sub(r"[^\w.-]", "_", name or "query") + ".xlsx"
+    return Response(out.getvalue(), status=200, content_type=(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@hookimpl
+def register_output_renderer(datasette):
+    return {"extension": "xlsx", "render": render_xlsx}
 
 
 @hookimpl
@@ -111,8 +260,29 @@ def render_cell(row, value, column, table, database, datasette):
     return None
 
 
+PARAM_LABELS = {"year": "年度 year", "province": "省份 province", "level": "层级 level", "section": "章节 section",
+                "include_failing": "包括表格不平的报告 include reports whose tables do not add up",
+                "agency": "机关名称（部分）agency name (part)", "q": "词语 words"}
+
+
+async def param_options(db) -> dict[str, list[tuple[str, str]]]:
+    """The dropdowns of the canned queries' forms: '' (all) first, then the data's values."""
+    found = await choices(db)
+    everything = ("", "全部 all")
+    out = {"year": [everything] + [(c["value"], c["value"]) for c in found.get("year", [])],
+           "province": [everything] + [(c["value"], f"{c['value']} ({c['n']})") for c in found.get("province", [])],
+           "level": [everything] + [(c["value"], f"{c['value']} ({c['n']})") for c in found.get("level", [])],
+           "section": [(k, v) for k, v in sm.section_labels().items()],
+           "include_failing": [("", "否 no"), ("1", "是 yes")]}
+    return out
+
+
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
+    if template == "query.html":
+        async def for_query():
+            return {"ogi_param_options": await param_options(_db(datasette)), "ogi_param_labels": PARAM_LABELS}
+        return for_query
     if view_name != "index":
         return {}
 
@@ -132,12 +302,21 @@ def extra_template_vars(template, database, table, view_name, request, datasette
             n_urls = totals["urls"] if totals else 0
         except Exception:  # an empty or unprepared database still gets a home page
             totals, by_year, by_level, n_urls = None, [], [], 0
-        return {"ogi_db": db.name, "ogi_totals": dict(totals) if totals else None,
+        synthetic = await db.table_exists("synthetic")
+        return {"ogi_db": db.name, "ogi_totals": dict(totals) if totals else None, "ogi_synthetic": synthetic,
                 "ogi_by_year": [dict(r) for r in by_year], "ogi_by_level": by_level,
                 "ogi_n_urls": n_urls,
-                "ogi_queries": [(k, v.get("title", k)) for k, v in
-                                ((datasette.metadata("queries", database=db.name) or {}).items())]}
+                "ogi_queries": [(k, v.get("title", k), _latest_year_args(v.get("sql", ""), totals))
+                                for k, v in ((datasette.metadata("queries", database=db.name) or {}).items())]}
     return inner
+
+
+def _latest_year_args(sql: str, totals) -> str:
+    """A question that takes a year opens on the latest one (its form offers every other)."""
+    if not totals or not totals["last_year"] or ":year" not in sql:
+        return ""
+    names = sorted(set(re.findall(r":(\w+)", sql)))
+    return "?" + "&".join(f"{n}={totals['last_year'] if n == 'year' else ''}" for n in names)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -210,7 +389,7 @@ async def report_page(request, datasette):
         except (TypeError, ValueError):
             checks = [c for c in re.split(r"[,\s]+", report["checks_failed"]) if c]
     sightings = [dict(r) for r in (await db.execute(
-        "select s.*, d.blob_path, d.media_type, d.size from sightings s "
+        "select s.*, d.blob_path, d.media_type, d.size, d.format as doc_format from sightings s "
         "left join documents d on d.sha256 = s.sha256 where s.report_id = ? order by s.role, s.first_seen, s.url",
         [report_id])).rows]
     for s in sightings:
@@ -244,14 +423,18 @@ async def report_page(request, datasette):
         changes = [dict(r) for r in (await db.execute(
             "select cell_id, from_version, to_version, old_value, new_value from cell_changes "
             "where report_id = ? order by to_version, cell_id", [report_id])).rows]
+    snapshot = await snapshot_date(db)
+    cite = citation(report, datasette.absolute_url(request, report_url(datasette, report_id)),
+                    datasette.metadata("title") or "", snapshot)
     other_years = [dict(r) for r in (await db.execute(
         "select id, year from reports where agency = ? order by year", [report["agency"]])).rows]
     context = {
         "report": report, "report_id": report_id, "tables": _layout_tables(report.get("template"), cells),
         "n_cells": len(cells), "checks": checks, "notes": notes, "sightings": sightings, "canonical": canonical,
         "sections": sections, "other_years": other_years, "fmt": _fmt,
-        "versions": versions, "changes": changes,
+        "versions": versions, "changes": changes, "citation": cite, "snapshot": snapshot,
         "safe_canonical_url": bool(report.get("canonical_url") and SAFE_URL_RE.match(report["canonical_url"])),
+        "sample": publish.sample_url(report.get("canonical_url")),
         "report_url": lambda rid: report_url(datasette, rid), "db_name": db.name,
         "present": {k: bool(report.get(k)) for k in ("t2", "t3", "t4")},
     }
@@ -289,11 +472,198 @@ async def blob(request, datasette):
     return Response(path.read_bytes(), status=200, headers=headers, content_type=media)
 
 
+# ------------------------------------------------------------------------------------------------------
+# search page: ranked by FTS5 bm25, each result with an excerpt of the section that matched
+
+SEARCH_PAGE_SIZE = 20
+SEARCH_COUNT_CAP = 1000   # counting every filtered match of a common word costs more than the page
+# bm25 of every match of a word most of 250,000 reports contain costs ~340 ms (measured, `ogi bench site`):
+# past this many matches only the ones added last are ranked (~17 ms for 10,000), and the page says so.
+RANK_WINDOW = int(os.environ.get("OGI_RANK_WINDOW", 10_000))
+# bm25 weights of reports_fts's columns (publish.FTS_COLUMNS): a word in the title or the agency's name
+# says more about a report than the same word in its text.
+BM25_WEIGHTS = {"title": 5.0, "agency": 5.0, "region": 2.0}
+
+
+async def choices(db) -> dict[str, list[dict]]:
+    """The dropdowns' values (table `choices`, built by prepare)."""
+    out: dict[str, list[dict]] = {p: [] for p, _, _ in publish.CHOICE_COLUMNS}
+    if await db.table_exists("choices"):
+        for r in (await db.execute("select param, value, n from choices order by rowid")).rows:
+            out.setdefault(r["param"], []).append({"value": r["value"], "n": r["n"]})
+    return out
+
+
+def _search_filters(args) -> tuple[list[str], list]:
+    where, params = [], []
+    for param, column, _ in publish.CHOICE_COLUMNS:
+        value = (args.get(param) or "").strip()
+        if not value:
+            continue
+        if column == "year":
+            if not value.isdigit():
+                continue
+            value = int(value)
+        where.append(f"r.{column} = ?")
+        params.append(value)
+    return where, params
+
+
+async def search_page(request, datasette):
+    db = _db(datasette)
+    args = request.args
+    q = (args.get("q") or "").strip()[:200]
+    section = (args.get("section") or "").strip()
+    section = section if section in sm.section_labels() else ""
+    try:
+        page = max(1, min(50, int(args.get("page") or 1)))
+    except ValueError:
+        page = 1
+    context = {"q": q, "section": section, "choices": await choices(db), "selected": {
+        p: (args.get(p) or "") for p, _, _ in publish.CHOICE_COLUMNS}, "sections": sm.section_labels(),
+        "results": [], "count": None, "capped": False, "windowed": None, "page": page, "db_name": db.name,
+        "page_size": SEARCH_PAGE_SIZE, "report_url": lambda rid: report_url(datasette, rid)}
+    if q:
+        match = publish.zh_fts_or(q)
+        if section:  # the same restriction as zh_fts_in, around the whole expression
+            match = "{%s} : (%s)" % (f"s{section}", match)
+        where, params = _search_filters(args)
+        cond = " and ".join(["reports_fts match ?"] + where)
+        weights = ", ".join(str(BM25_WEIGHTS.get(c, 1.0)) for c in publish.FTS_COLUMNS)
+        # every match, before filters (FTS5 counts a doclist without reading rows: ~15 ms for 250,000)
+        n_all = (await db.execute("select count(*) from reports_fts where reports_fts match ?", [match])).first()[0]
+        window = f"order by f.rowid desc limit {RANK_WINDOW}" if n_all > RANK_WINDOW else ""
+        rows = (await db.execute(
+            f"select r.id, r.agency, r.year, r.province, r.city, r.admin_level, r.title, m.score "
+            f"from (select f.rowid, bm25(reports_fts, {weights}) as score from reports_fts f "
+            f"join reports r on r.rowid = f.rowid where {cond} {window}) m join reports r on r.rowid = m.rowid "
+            f"order by m.score, r.year desc limit ? offset ?",
+            [match, *params, SEARCH_PAGE_SIZE, (page - 1) * SEARCH_PAGE_SIZE])).rows
+        if where:
+            n = (await db.execute(
+                f"select count(*) from (select 1 from reports_fts f join reports r on r.rowid = f.rowid "
+                f"where {cond} limit {SEARCH_COUNT_CAP + 1})", [match, *params])).first()[0]
+            context["count"], context["capped"] = min(n, SEARCH_COUNT_CAP), n > SEARCH_COUNT_CAP
+        else:
+            context["count"], context["capped"] = n_all, False
+        context["windowed"] = RANK_WINDOW if window else None
+        results = [dict(r) for r in rows]
+        texts: dict[str, list] = {}
+        if results:
+            marks = ",".join("?" * len(results))
+            for s in (await db.execute(
+                    f"select report_id, section, heading, text from sections where report_id in ({marks}) "
+                    f"order by report_id, section", [r["id"] for r in results])).rows:
+                texts.setdefault(s["report_id"], []).append(s)
+        labels = sm.section_labels()
+        for r in results:
+            r["excerpt"], r["where"] = None, None
+            secs = texts.get(r["id"], [])
+            if section:
+                secs = [s for s in secs if str(s["section"]) == section]
+            for s in secs:  # the first section whose text holds the words
+                parts = publish.excerpt(s["text"], q)
+                if parts:
+                    r["excerpt"] = parts
+                    r["where"] = s["heading"] or labels.get(str(s["section"]), str(s["section"]))
+                    r["section"] = s["section"]
+                    break
+            if r["excerpt"] is None:
+                r["excerpt"] = publish.excerpt(r["title"], q) or publish.excerpt(r["agency"], q)
+                r["where"] = "标题或机关名称 · title or agency"
+        context["results"] = results
+    return Response.html(await datasette.render_template("ogi_search.html", context, request=request))
+
+
+# ------------------------------------------------------------------------------------------------------
+# crawl health: the same records `ogi status` prints (harvester.schedule.portal_health), one line per portal
+
+FLAG_TEXT = {"found_nothing": "没有找到报告 found nothing", "count_dropped": "报告数下降 count dropped",
+             "errors_spiked": "错误激增 errors spiked", "parse_failures_rose": "无法读取的文件增多 unreadable documents rose"}
+
+
+async def health_page(request, datasette):
+    import sqlite_utils
+
+    from harvester import schedule
+
+    db = _db(datasette)
+    now = schedule.utcnow()
+
+    def read(conn):
+        database = sqlite_utils.Database(conn)
+        return (schedule.portal_health(database, schedule.portals_from_db(database), now),
+                schedule.coverage_line(database))
+
+    portals, coverage = await db.execute_fn(read)
+    for p in portals:
+        p["flag_text"] = [FLAG_TEXT.get(f, f.replace("run_", "运行未完成 run ")) for f in p["flags"]]
+    context = {"portals": portals, "coverage": coverage, "now": now.isoformat(), "db_name": db.name,
+               "n_red": sum(1 for p in portals if p["flags"]), "spike": (health.MIN_ERRORS, 2)}
+    return Response.html(await datasette.render_template("ogi_health.html", context, request=request))
+
+
+# ------------------------------------------------------------------------------------------------------
+# methodology and how to cite
+
+async def snapshot_date(db) -> str | None:
+    """When the served copy was prepared (site_build.built, UTC): the date a citation gives for the data."""
+    if await db.table_exists("site_build"):
+        row = (await db.execute("select built from site_build")).first()
+        return row[0] if row else None
+    return None
+
+
+def citation(report: dict, page_url: str, site_title: str, snapshot: str | None) -> str:
+    """How to cite one report: the agency's own document and URL first, then this dataset's page and the
+    date of its snapshot."""
+    date = (snapshot or "")[:10]
+    seen = (report.get("first_seen") or "")[:10]
+    title = report.get("title") or f"{report.get('agency')}{report.get('year')}年政府信息公开工作年度报告"
+    parts = [f"{report.get('agency')}：《{title}》（{report.get('year')}年度）"]
+    if report.get("published"):
+        parts.append(f"发布于 {report['published']}")
+    if report.get("canonical_url"):
+        parts.append(f"{report['canonical_url']}" + (f"（{seen} 抓取 retrieved）" if seen else ""))
+    parts.append(f"数据 data: {site_title}, {page_url}" + (f"（快照 snapshot {date}）" if date else ""))
+    return "，".join(parts[:-1]) + "。" + parts[-1] + "。"
+
+
+async def about_page(request, datasette):
+    from parsers import codebook as cb
+
+    db = _db(datasette)
+    meta = datasette.metadata() or {}
+    tables = (meta.get("databases") or {}).get(db.name, {}).get("tables", {})
+    figures = [(c, d) for c, d in tables.get("report_figures", {}).get("columns", {}).items()
+               if c not in sm.hand_written()["common_columns"]]
+    example = None
+    if await db.table_exists("reports"):
+        row = (await db.execute("select * from reports where canonical_url is not null "
+                                "order by year desc, id limit 1")).first()
+        if row:
+            example = dict(row)
+    snapshot = await snapshot_date(db)
+    ex_cite = citation(example, datasette.absolute_url(request, report_url(datasette, example["id"])),
+                       meta.get("title") or "", snapshot) if example else None
+    context = {"db_name": db.name, "snapshot": snapshot, "figures": figures,
+               "identities": cb.raw()["identities"]["checks"], "applies_when": cb.raw()["identities"]["applies_when"],
+               "read_as_zero": [x for x in cb.values_rules()["read_as_zero"] if x],
+               "example": example, "example_citation": ex_cite,
+               "example_url": report_url(datasette, example["id"]) if example else None,
+               "site": meta, "queries": [(k, v.get("title", k)) for k, v in
+                                         (datasette.metadata("queries", database=db.name) or {}).items()]}
+    return Response.html(await datasette.render_template("ogi_about.html", context, request=request))
+
+
 @hookimpl
 def register_routes():
     return [
         (r"^/-/report/(?P<report_id>[^/]+)$", report_page),
         (r"^/-/blob/(?P<sha256>[0-9a-f]{64})$", blob),
+        (r"^/-/search$", search_page),
+        (r"^/-/health$", health_page),
+        (r"^/-/about$", about_page),
     ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import re
 import socket
@@ -216,10 +217,45 @@ def build_fixture_db(path: str | Path, *, with_gold: bool = True) -> dict:
                              errors=dumps([{"kind": "cells_run_together", "message":
                                             "t2.normative_docs: digits '693665' run together; read as 69|3|665 "
                                             "<check the source>"}])))
+    add_crawl_history(db)
     db.conn.commit()
     db.conn.close()
     return {"path": str(path), "reports": [r[0]["id"] for r in records],
             "n_gold": sum(1 for r in records if not r[0]["id"].startswith("syn-")), "records": records}
+
+
+# Four portals' last two runs, as crawls record them: one healthy, one whose count dropped, one that found
+# nothing, one whose errors spiked (the health page must paint the last three red).
+CRAWL_HISTORY = {
+    "合成健康门户": [dict(reports=5, errors={"http_404": 1}), dict(reports=5, errors={"http_404": 1})],
+    "合成减少门户": [dict(reports=6), dict(reports=2, status="dropped", errors={"count_dropped": 1})],
+    "合成空门户": [dict(reports=3), dict(reports=0, errors={"http_500": 2})],
+    "合成错误门户": [dict(reports=4, errors={"timeout": 1}),
+                  dict(reports=4, lists_stated=2, lists_incomplete=1,
+                       errors={"timeout": 12, "list_incomplete": 1})],
+}
+
+
+def add_crawl_history(db) -> None:
+    from harvester import schedule
+
+    run_id = 100
+    for portal, runs in CRAWL_HISTORY.items():
+        for i, run in enumerate(runs):
+            run_id += 1
+            started = f"2026-11-{10 + i * 7:02d}T02:00:00+00:00"
+            row = dict(id=run_id, portal=portal, spider="portal", started=started,
+                       finished=started.replace("02:00", "02:05"), status=run.get("status", "finished"),
+                       list_pages=3, candidates=20, reports=run["reports"], attachments=0,
+                       errors=sum(run.get("errors", {}).values()), robots_obeyed=1, settings="{}",
+                       lists_stated=run.get("lists_stated", 1), lists_incomplete=run.get("lists_incomplete", 0),
+                       pid=1, host="fixture", stats="{}")
+            db["crawl_runs"].insert(row)
+            for kind, n in run.get("errors", {}).items():
+                for j in range(n):
+                    db["errors"].insert(dict(run_id=run_id, portal=portal, url=f"https://www.example.gov.cn/{j}",
+                                             kind=kind, message=f"{kind} {j}", at=started))
+            schedule.record_run(db, {"name": portal}, row)
 
 
 def search_oracle(records: list[tuple], query: str) -> set[str]:
@@ -248,13 +284,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db: Path, port: int) -> subprocess.Popen:
+def start_server(db: Path, port: int, env: dict | None = None) -> subprocess.Popen:
     """`python -m harvester.publish DB --port N` (the same `serve()` as `ogi serve`), once it answers."""
     # The server's log goes to a file: a pipe nobody reads fills up (Datasette logs every failing SQL,
     # and a burst of hostile queries makes hundreds) and then blocks the server on its next write.
     log = tempfile.NamedTemporaryFile("w+", prefix="ogi-serve-", suffix=".log", delete=False)
     proc = subprocess.Popen([sys.executable, "-m", "harvester.publish", str(db), "--port", str(port)],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
+                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **(env or {})})
     proc.log_path = log.name
     deadline = time.time() + 60
     while time.time() < deadline:

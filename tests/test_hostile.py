@@ -73,6 +73,12 @@ def test_functions_refuse_long_input():
     for sql in ("select zh_fts(?)", "select escape_fts(?)", "select zh_fts_in('1', ?)"):
         with pytest.raises(sqlite3.OperationalError):
             conn.execute(sql, ["x" * (n + 1)]).fetchone()
+    # zh_snippet reads long text only up to its own bound, and refuses a long query like the others
+    with pytest.raises(sqlite3.OperationalError):
+        conn.execute("select zh_snippet('复议', ?)", ["x" * (n + 1)]).fetchone()
+    far = "文" * (publish.EXCERPT_MAX_INPUT + 10) + "复议"
+    assert conn.execute("select zh_snippet(?, '复议')", [far]).fetchone()[0] is None
+    assert "【复议】" in conn.execute("select zh_snippet(?, '复议')", ["文" * 100 + "复议"]).fetchone()[0]
     with pytest.raises(sqlite3.DatabaseError, match="too big"):  # SQLite refuses to build it: no Python function ever sees it
         conn.execute("select zh_fts(zeroblob(100000000))").fetchone()
     with pytest.raises(sqlite3.DatabaseError, match="not authorized"):

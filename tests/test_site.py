@@ -12,7 +12,7 @@ import re
 import sqlite3
 import sys
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 import pytest
@@ -413,7 +413,7 @@ def test_export(site):
                 assert sum(1 for _ in fh) == n_csv
     t4 = next(r for r in package["resources"] if r["name"] == "t4")
     field = next(f for f in t4["schema"]["fields"] if f["name"] == "litigation_after_corrected")
-    assert field["type"] == "number" and "结果纠正" in field["description"] and field["unit"]
+    assert field["type"] == "integer" and "结果纠正" in field["description"] and field["unit"]  # a count
     reports = next(r for r in package["resources"] if r["name"] == "reports")
     assert reports["schema"]["primaryKey"] == ["id"]
     assert all(f.get("description") for f in reports["schema"]["fields"])
@@ -434,3 +434,308 @@ def test_bench_small(tmp_path):
     results = bench_site(db, repeat=1)
     assert results and all(r["status"] == 200 for r in results), [r for r in results if r["status"] != 200]
     assert {r["page"] for r in results} >= {f"query {q}" for q in sm.hand_written()["database"]["queries"]}
+    # the search page over real HTTP, p50/p95 of 20 requests per query (the numbers are the bench's job)
+    from harvester.bench_site import SEARCH_WORDS, bench_search
+    timed = bench_search(db, requests=20, filters=False)
+    assert [r["n"] for r in timed[:-1]] == [20] * len(SEARCH_WORDS) and all(r["status"] == 200 for r in timed)
+    assert timed[-1]["n"] == 20 * len(SEARCH_WORDS) and timed[-1]["p95_ms"] >= timed[-1]["p50_ms"]
+
+
+# ---------------------------------------------------------------------------------------------- downloads
+
+def test_downloads_have_labelled_headers_and_a_bom(site):
+    """CSV for Excel: UTF-8 BOM, codebook labels next to cell ids; same rows as the raw CSV; JSON names the
+    labels; XLSX has the same headers and integer counts."""
+    import openpyxl
+
+    raw = get(site, f"/{DB_NAME}/t4.csv", _size="max", _stream="on").content
+    assert not raw.startswith(b"\xef\xbb\xbf")
+    raw_rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
+    lab = get(site, f"/{DB_NAME}/t4.csv", _size="max", _stream="on", _labels="on", _bom="on", _dl="1")
+    assert lab.content.startswith(b"\xef\xbb\xbf") and "attachment" in lab.headers["content-disposition"]
+    lab_rows = list(csv.reader(io.StringIO(lab.content.decode("utf-8-sig"))))
+    cells = {d["wide_column"]: d for d in sm.labels_for("2021", "t4")}
+    expected = [f"{cells[c]['label_zh']} · {cells[c]['cell_id']}" if c in cells else c for c in raw_rows[0]]
+    assert lab_rows[0][raw_rows[0].index("report_id")] == "报告编号 · report_id"
+    assert lab_rows[0][raw_rows[0].index("agency")] == "机关名称 · agency"
+    assert lab_rows[0][raw_rows[0].index("reconsideration_upheld")] == \
+        "行政复议 / 结果维持 · t4.reconsideration.upheld"
+    assert [h for h in lab_rows[0] if "· t4." in h] == [h for h in expected if "· t4." in h]
+    assert lab_rows[1:] == raw_rows[1:] and len(raw_rows) > 2
+    # BOM alone keeps the code names; a canned query's Chinese names stay as written
+    assert get(site, f"/{DB_NAME}/t4.csv", _bom="on").text.lstrip("\ufeff").startswith("rowid,report_id,")
+    q = get(site, f"/{DB_NAME}/cases_lost.csv", year="", _labels="on").text.splitlines()[0].split(",")
+    assert q[:3] == ["报告编号 · report_id", "机关 agency", "年度 year"]
+    # JSON: column_labels beside the columns
+    data = get(site, f"/{DB_NAME}/t2_2021.json", _labels="on").json()
+    assert data["column_labels"]["rules_issued"] == "规章 / 本年制发件数 · t2.rules.issued"
+    assert data["rows"]
+    # XLSX
+    x = get(site, f"/{DB_NAME}/t4.xlsx", _size="max")
+    assert x.headers["content-type"].startswith("application/vnd.openxmlformats")
+    wb = openpyxl.load_workbook(io.BytesIO(x.content))
+    sheet = wb.worksheets[0]
+    values = list(sheet.iter_rows(values_only=True))
+    assert list(values[0]) == lab_rows[0]
+    assert len(values) == len(raw_rows)
+    col = raw_rows[0].index("reconsideration_total")
+    key = raw_rows[0].index("report_id")
+    by_id = {r[key]: r for r in values[1:]}
+    for r in raw_rows[1:]:
+        v = by_id[r[key]][col]
+        assert (v is None and r[col] == "") or (isinstance(v, int) and str(v) == r[col].removesuffix(".0"))
+    # the table page links the downloads
+    html = get(site, f"/{DB_NAME}/t4").text
+    for cls in ("ogi-csv", "ogi-xlsx", "ogi-csv-raw", "ogi-json"):
+        assert f'class="{cls}"' in html, cls
+    assert "_labels=on&_bom=on" in html
+
+
+def test_xlsx_never_makes_crawled_text_a_formula(site):
+    import openpyxl
+
+    x = get(site, f"/{DB_NAME}.xlsx", sql="select '=HYPERLINK(\"http://x\")' as t, 859.0 as n")
+    sheet = openpyxl.load_workbook(io.BytesIO(x.content)).worksheets[0]
+    cell, n = sheet.cell(2, 1), sheet.cell(2, 2)
+    assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK") and n.value == 859
+
+
+# ---------------------------------------------------------------------------------------------- search page
+
+def _search(site, **params) -> list[dict]:
+    """Every result of /-/search over all its pages: id, the excerpt's marked words, where it matched."""
+    out, page = [], 1
+    while True:
+        html = get(site, "/-/search", page=str(page), **params).text
+        items = re.findall(r'<li class="ogi-result">(.*?)</li>', html, re.S)
+        for item in items:
+            rid = unquote(re.search(r'href="/-/report/([^"]+)"', item).group(1))
+            out.append(dict(id=rid, marks=re.findall(r"<mark>(.*?)</mark>", item),
+                            where=re.search(r'<span class="ogi-where">(.*?)</span>', item).group(1), html=item))
+        if 'class="ogi-next"' not in html:
+            return out
+        page += 1
+
+
+def test_search_page_finds_ranks_and_shows_where(site):
+    oracle = search_oracle(site["records"], "复议")
+    results = _search(site, q="复议")
+    assert {r["id"] for r in results} == oracle and len(results) == len(oracle)
+    html = get(site, "/-/search", q="复议").text
+    n = int(re.search(r'<p class="ogi-count">([\d,]+)', html).group(1).replace(",", ""))
+    assert n == len(oracle)
+    b = next(r for r in results if r["id"] == "syn-fixture-b-2021")
+    assert b["marks"] == ["复议"] and "行政复议2件" in re.sub(r"</?mark>", "", b["html"])
+    assert b["where"] == "四、政府信息公开行政复议、行政诉讼情况"
+    # every result shows the word in place, or says it matched the heading/title
+    assert all(r["marks"] or "标题" in r["where"] or "情况" in r["where"] for r in results)
+    # relevance: the agency whose name holds the word comes before reports that only mention it
+    ranked = _search(site, q="司法局")
+    assert ranked[0]["id"] == "syn-fixture-b-2021"
+
+
+def test_search_page_filters(site):
+    by_id = {rec[0]["id"]: rec[0] for rec in site["records"]}
+    oracle = search_oracle(site["records"], "信息")
+    for params, keep in (({"year": "2021"}, lambda r: r["year"] == 2021),
+                         ({"province": "浙江省"}, lambda r: r["province"] == "浙江省"),
+                         ({"level": "county"}, lambda r: r["admin_level"] == "county"),
+                         ({"year": "2022", "level": "township"},
+                          lambda r: r["year"] == 2022 and r["admin_level"] == "township")):
+        got = {r["id"] for r in _search(site, q="信息", **params)}
+        assert got == {i for i in oracle if keep(by_id[i])}, params
+    in_1 = {r["id"] for r in _search(site, q="复议", section="1")}
+    assert "syn-fixture-b-2021" not in in_1
+    # the dropdowns offer the data's values
+    html = get(site, "/-/search").text
+    assert '<option value="浙江省"' in html and '<option value="2021"' in html and '<option value="county"' in html
+
+
+def test_search_page_escapes_crawled_text(site):
+    html = get(site, "/-/search", q="合成").text
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html
+    assert get(site, "/-/search", q='" OR * NEAR(').status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------- crawl health
+
+def test_health_page_is_ogi_status_per_portal(site):
+    """One line per portal from the records `ogi status` prints; red exactly where a portal found nothing,
+    dropped or its errors spiked."""
+    import datetime as dt
+
+    import sqlite_utils
+
+    from harvester import schedule
+    from site_fixtures import CRAWL_HISTORY
+
+    html = get(site, "/-/health").text
+    rows = re.findall(r'<tr class="ogi-portal( ogi-red)?" data-portal="([^"]+)">(.*?)</tr>', html, re.S)
+    assert [r[1] for r in rows] == sorted(CRAWL_HISTORY)
+    red = {name for cls, name, _ in rows if cls}
+    assert red == {"合成减少门户", "合成空门户", "合成错误门户"}
+    cells = {name: [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)]
+             for _, name, body in rows}
+    assert cells["合成减少门户"][2] == "dropped" and cells["合成减少门户"][3] == "2 / 6"
+    assert "没有找到报告" in cells["合成空门户"][7] and "errors spiked" in cells["合成错误门户"][7]
+    assert cells["合成错误门户"][4] == "1 / 2" and cells["合成错误门户"][5].startswith("timeout 12, list_incomplete 1")
+    assert cells["合成健康门户"][7] == ""
+    # the same records as `ogi status` on this database
+    database = sqlite_utils.Database(sqlite3.connect(site["db"]))
+    health = schedule.portal_health(database, schedule.portals_from_db(database), schedule.utcnow())
+    assert {h["portal"]: h["flags"] for h in health} == {
+        "合成健康门户": [], "合成减少门户": ["count_dropped"], "合成空门户": ["count_dropped", "found_nothing"],
+        "合成错误门户": ["errors_spiked"]}
+    text = schedule.status([{"name": n} for n in sorted(CRAWL_HISTORY)], site["db"],
+                           dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc))
+    line = next(ln for ln in text.splitlines() if ln.startswith("合成减少门户"))
+    assert "2/6" in line and "count_dropped 1" in line and "ALARM: count_dropped" in line
+    assert "coverage:" in html
+
+
+# ---------------------------------------------------------------------------------------------- methodology
+
+def test_methodology_page_and_citations(site):
+    from parsers import codebook as cb
+
+    from markupsafe import escape
+
+    html = get(site, "/-/about").text
+    for check in cb.raw()["identities"]["checks"]:
+        assert f"<code>{escape(check['id'])}</code>" in html and escape(check["equation"]) in html
+    conn = sqlite3.connect(site["db"])
+    built = conn.execute("select built from site_build").fetchone()[0]
+    conn.close()
+    assert built[:16] in html                                   # the snapshot date
+    assert "totals_derived" in html and "“/”" in html          # what a blank means, from the codebook
+    meta = sm.build_metadata(DB_NAME)
+    for col, desc in meta["databases"][DB_NAME]["tables"]["report_figures"]["columns"].items():
+        if col not in sm.hand_written()["common_columns"]:
+            assert str(escape(desc)) in html, col
+    # every report page carries its citation: the agency's URL, when it was retrieved, the snapshot date
+    page = get(site, "/-/report/syn-fixture-b-2021").text
+    cite = re.search(r'<p class="ogi-citation">(.*?)</p>', page, re.S).group(1)
+    assert "合成县司法局" in cite and "https://www.example.gov.cn/syn-fixture-b-2021.html" in cite
+    assert "2026-11-20 抓取" in cite and f"快照 snapshot {built[:10]}" in cite
+    assert "/-/report/syn-fixture-b-2021" in cite and "2021年度" in cite
+    home = get(site, "/").text
+    assert 'href="/-/about"' in home and 'href="/-/search"' in home and 'href="/-/health"' in home
+
+
+# ---------------------------------------------------------------------------------------------- query forms
+
+def test_canned_queries_have_dropdowns(site):
+    conn = sqlite3.connect(site["db"])
+    years = [str(y) for (y,) in conn.execute("select distinct year from reports order by year desc")]
+    provinces = {p for (p,) in conn.execute("select distinct province from reports where province is not null")}
+    conn.close()
+    html = get(site, f"/{DB_NAME}/top_agencies_by_requests", year="2021", province="", level="county").text
+    selects = dict(re.findall(r'<select id="qp\d+" name="(\w+)" class="ogi-param-select">(.*?)</select>', html, re.S))
+    assert set(selects) == {"year", "province", "level"}
+    assert re.findall(r'<option value="([^"]*)"', selects["year"]) == [""] + years   # latest year first
+    assert set(re.findall(r'<option value="([^"]*)"', selects["province"])) == provinces | {""}
+    assert '<option value="2021" selected>' in selects["year"]
+    assert '<option value="county" selected>' in selects["level"]
+    # the answer follows the dropdowns
+    got = _q(site, "top_agencies_by_requests", year="2021", province="", level="county")
+    conn = sqlite3.connect(site["db"])
+    expected = {a for (a,) in conn.execute("select distinct agency from report_figures where year = 2021 and "
+                                           "admin_level = 'county' and requests_new is not null")}
+    conn.close()
+    assert {r["机关 agency"] for r in got} == expected and expected
+    sec = get(site, f"/{DB_NAME}/section_search", section="4", q="复议").text
+    assert re.search(r'<select id="qp\d+" name="section"', sec) and '<option value="4" selected>' in sec
+    rates = get(site, f"/{DB_NAME}/refusal_rates", province="", level="", include_failing="").text
+    assert re.search(r'name="include_failing" class="ogi-param-select"', rates)
+    assert 'class="ogi-csv"' in rates  # the downloads are still there
+
+
+def test_search_ranks_a_window_of_the_latest_matches_when_a_word_is_everywhere(site):
+    """Past OGI_RANK_WINDOW matches only the ones added last are ranked (bm25 of every match of a word in
+    most of 250,000 reports is the search page's main cost), and the page says so."""
+    port = free_port()
+    proc = start_server(site["db"], port, env={"OGI_RANK_WINDOW": "3"})
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            html = client.get("/-/search", params={"q": "信息"}).text
+            few = client.get("/-/search", params={"q": "司法局"}).text
+    finally:
+        stop_server(proc)
+    conn = sqlite3.connect(site["db"])
+    register = __import__("harvester.publish", fromlist=["register_functions"]).register_functions
+    register(conn)
+    latest = [r for (r,) in conn.execute(
+        "select r.id from reports_fts f join reports r on r.rowid = f.rowid where reports_fts match zh_fts('信息') "
+        "order by f.rowid desc limit 3")]
+    n_all = conn.execute("select count(*) from reports_fts where reports_fts match zh_fts('信息')").fetchone()[0]
+    conn.close()
+    assert n_all > 3
+    got = [unquote(x) for x in re.findall(r'<a class="ogi-result-title" href="/-/report/([^"]+)"', html)]
+    assert sorted(got) == sorted(latest)
+    assert 'class="ogi-window"' in html and f"{n_all:,} 份报告" in html
+    assert 'class="ogi-window"' not in few
+
+
+def test_questions_with_a_year_open_on_the_latest(site):
+    conn = sqlite3.connect(site["db"])
+    last = conn.execute("select max(year) from reports").fetchone()[0]
+    conn.close()
+    home = get(site, "/").text
+    link = re.search(r'href="(/ogi/top_agencies_by_requests\?[^"]*)"', home).group(1).replace("&amp;", "&")
+    assert f"year={last}" in link
+    html = site["client"].get(link).text
+    assert f'<option value="{last}" selected>' in html
+    assert 'href="/ogi/coverage"' in home     # a question without a year opens as it is
+
+
+def test_compare_years_gives_change_and_percent(site):
+    got = _q(site, "compare_years", agency="行政审批")
+    conn = sqlite3.connect(site["db"])
+    expected = conn.execute("select year, requests_new from report_figures where agency like '%行政审批%' "
+                            "order by year").fetchall()
+    conn.close()
+    assert [(r["年度 year"], r["新收申请 new requests"]) for r in got] == expected and len(expected) == 2
+    (y0, a), (y1, b) = expected
+    assert got[0]["变化 change"] is None and got[1]["变化 change"] == b - a
+    assert got[1]["变化% change %"] == (round(100.0 * (b - a) / a, 1) if a else None)
+
+
+
+def test_sample_data_is_marked(site, tmp_path):
+    """A report from a portal on a non-public address (the demo's sample portals on 127.0.0.1) is sample data,
+    and the site says so; the fixture's own reports (public-looking URLs) are not marked."""
+    db = tmp_path / "ogi.db"
+    build_fixture_db(db, with_gold=False)
+    conn = sqlite3.connect(db)
+    conn.execute("update reports set canonical_url = 'http://127.0.0.1:8765/nianbao/a.html' "
+                 "where id = 'syn-fixture-b-2021'")
+    conn.commit()
+    conn.close()
+    prepare(db)
+    port = free_port()
+    proc = start_server(db, port)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            home = client.get("/").text
+            marked = client.get("/-/report/syn-fixture-b-2021").text
+            plain = client.get("/-/report/syn-fixture-a-2022").text
+    finally:
+        stop_server(proc)
+    assert 'class="ogi-sample"' in home and "示例数据 · Sample data: 1\n" in home
+    assert 'class="ogi-sample"' in marked and 'class="ogi-sample"' not in plain
+    assert 'class="ogi-sample"' not in get(site, "/").text
+
+
+def test_search_page_or_queries(site):
+    """`A OR B` (or 或) finds the reports with either word; words without OR must all appear."""
+    a, b = search_oracle(site["records"], "司法局"), search_oracle(site["records"], "大数据")
+    assert a and b and a != b
+    for q in ("司法局 OR 大数据", "司法局 或 大数据"):
+        assert {r["id"] for r in _search(site, q=q)} == a | b, q
+    both = search_oracle(site["records"], "复议 诉讼")
+    either = search_oracle(site["records"], "诉讼") | search_oracle(site["records"], "起诉")
+    got = {r["id"] for r in _search(site, q="复议 诉讼 OR 起诉")}
+    assert got == search_oracle(site["records"], "复议") & either and both <= got
+    marks = {m for r in _search(site, q="司法局 OR 大数据") for m in r["marks"]}
+    assert marks and marks <= {"司法局", "大数据"}
