@@ -1,12 +1,21 @@
-"""Browser rendering that costs nothing until a page needs it.
+"""Browser rendering that costs nothing until a page needs it, and stays bounded when it does.
 
 scrapy-playwright starts its Node driver when each crawler's engine starts. We run one crawler
 per portal, and most portals never need a browser, so the driver is started lazily, on the
 first request that asks for rendering (meta["playwright"]), and only in that crawler.
+
+Bounded: at most OGI_BROWSER_MAX_PAGES pages are open at once (default: the downloader's
+CONCURRENT_REQUESTS_PER_DOMAIN, since a crawler is one portal), counting every page of the
+browser, popups included; popups a click opens are closed at once (nothing reads them, and they
+used to stay open until the crawl ended). A page is held from its creation until the spider
+closes it (playwright_include_page), so this bound is what keeps Chromium's memory flat.
+Pages live in a context that is replaced every OGI_BROWSER_PAGES_PER_CONTEXT pages (the old
+one is closed when its last page is), so a context's caches never grow with the crawl.
 """
 from __future__ import annotations
 
 import asyncio
+import os
 from urllib.parse import urlsplit
 
 from scrapy import signals
@@ -21,6 +30,16 @@ class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
             if receiver is not None:
                 crawler.signals.disconnect(receiver, signals.engine_started)
         self._lazy_lock = asyncio.Lock()
+        settings = crawler.settings
+        self.max_pages = settings.getint("OGI_BROWSER_MAX_PAGES") or settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") or 1
+        self._page_slots = asyncio.Semaphore(self.max_pages)
+        self.config.max_pages_per_context = self.max_pages    # one owner of the bound: this setting
+        self._pages_per_context = settings.getint("OGI_BROWSER_PAGES_PER_CONTEXT")
+        self._generation = 0              # which context new pages go to (ogi-0, ogi-1, ...)
+        self._pages_in_context = 0
+        self.open_pages = 0               # every page of the browser, popups included
+        self.pages_opened = 0
+        self._gauge = settings.get("OGI_BROWSER_GAUGE")
 
     async def _ensure_launched(self) -> None:
         async with self._lazy_lock:
@@ -36,6 +55,78 @@ class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
         if spider is None:
             return await super().download_request(request)
         return await super().download_request(request, spider)
+
+    # ------------------------------------------------------------------ bounded pages
+    async def _create_page(self, request, spider):
+        # The slot is taken before the page exists and given back only when it is closed: a page
+        # kept for the spider's callback still counts (scrapy-playwright's per-context semaphore is
+        # released on both "close" and "crash", so it can let more pages in than it should).
+        await self._page_slots.acquire()
+        try:
+            request.meta["playwright_context"] = self._context_for_new_page()
+            page = await super()._create_page(request, spider)
+        except BaseException:
+            self._page_slots.release()
+            raise
+        self.open_pages += 1
+        self.pages_opened += 1
+        self._record()
+
+        def closed(*_):
+            self.open_pages -= 1
+            self._page_slots.release()
+            self._record()
+            self._close_idle_contexts()
+        page.once("close", closed)
+        page.on("popup", self._close_popup)
+        return page
+
+    def _close_popup(self, popup) -> None:
+        # A pager click that opens a window (target=_blank, window.open): nothing reads it, and it
+        # would stay open, outside the bound, until its context closed.
+        self._crawler.stats.inc_value("ogi/browser_popups_closed")
+        asyncio.ensure_future(_quietly(popup.close()))
+
+    def _context_for_new_page(self) -> str:
+        if self._pages_per_context and self._pages_in_context >= self._pages_per_context:
+            self._generation += 1
+            self._pages_in_context = 0
+            self._close_idle_contexts()
+        self._pages_in_context += 1
+        return f"ogi-{self._generation}"
+
+    def _close_idle_contexts(self) -> None:
+        current = f"ogi-{self._generation}"
+        for name, wrapper in list(self.context_wrappers.items()):
+            if name != current and not wrapper.context.pages:
+                self.context_wrappers.pop(name, None)
+                asyncio.ensure_future(_quietly(wrapper.context.close()))
+
+    def _record(self, closing: bool = False) -> None:
+        stats = self._crawler.stats
+        stats.set_value("ogi/browser_pages_open", self.open_pages)
+        stats.max_value("ogi/browser_pages_open_max", self.open_pages)
+        stats.set_value("ogi/browser_pages_opened", self.pages_opened)
+        stats.set_value("ogi/browser_page_limit", self.max_pages)
+        if self._gauge:
+            # For `ogi bench render`, which samples the crawl from outside its process.
+            tmp = f"{self._gauge}.{os.getpid()}"
+            with open(tmp, "w") as fh:
+                fh.write(f"{self.open_pages} {self.pages_opened} {stats.get_value('ogi/browser_pages_open_max')} "
+                         f"{self.max_pages} {int(closing)}\n")
+            os.replace(tmp, self._gauge)
+
+    async def close(self):
+        if self.pages_opened:
+            self._record(closing=True)
+        return await super().close()
+
+
+async def _quietly(coro) -> None:
+    try:
+        await coro
+    except Exception:       # already closed, or the browser went away: nothing left to free
+        pass
 
 
 # Hosts of the portals crawled in this process; the browser may fetch from these only.

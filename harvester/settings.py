@@ -63,8 +63,7 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
              "--disable-component-update", "--disable-sync", "--no-first-run"],
 }
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
-PLAYWRIGHT_MAX_CONTEXTS = 2
-PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4      # open pages stay within the per-domain concurrency
+PLAYWRIGHT_MAX_CONTEXTS = 2               # the current context and the one being retired
 # The browser fetches nothing off the portals (no CDN, analytics, other hosts) and no images,
 # fonts or styles: list data is all we read from it.
 PLAYWRIGHT_ABORT_REQUEST = "harvester.browser.abort_request"
@@ -81,6 +80,9 @@ OGI_BROWSER = True                        # render lists whose static reading fi
 OGI_MAX_RENDERS = 50                      # rendered list pages per portal and run
 OGI_MAX_BROWSER_CLICKS = 30               # clicks on one rendered list's own pager ("next", "more")
 OGI_MAX_CAPTURED_RESPONSES = 200          # script replies mined per rendered page
+OGI_BROWSER_MAX_PAGES = 0                 # pages open at once per crawler (0: CONCURRENT_REQUESTS_PER_DOMAIN)
+OGI_BROWSER_PAGES_PER_CONTEXT = 100       # pages before a fresh browser context (caches, storage) is used
+OGI_BROWSER_GAUGE = None                  # a file the browser writes its open-page count to (ogi bench render)
 OGI_INCREMENTAL = True                    # known report pages/attachments not re-downloaded (harvester.incremental)
 OGI_RESUME_MAX_HOURS = 24                 # a killed run younger than this is resumed from what it stored
 OGI_REVALIDATE_DAYS = 7                   # younger than this: answered from the store; older: conditional GET
