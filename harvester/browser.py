@@ -5,10 +5,11 @@ per portal, and most portals never need a browser, so the driver is started lazi
 first request that asks for rendering (meta["playwright"]), and only in that crawler.
 
 Bounded: at most OGI_BROWSER_MAX_PAGES pages are open at once (default: the downloader's
-CONCURRENT_REQUESTS_PER_DOMAIN, since a crawler is one portal), counting every page of the
-browser, popups included; popups a click opens are closed at once (nothing reads them, and they
-used to stay open until the crawl ended). A page is held from its creation until the spider
-closes it (playwright_include_page), so this bound is what keeps Chromium's memory flat.
+CONCURRENT_REQUESTS_PER_DOMAIN, since a crawler is one portal). A page is held from before its
+creation until the spider closes it (playwright_include_page: the downloader's slot is free as
+soon as the response is, while the callback still clicks the page's pager), so this bound, not
+the downloader's, is what keeps Chromium's memory flat. Popups a click opens (target=_blank,
+window.open) are closed at once: nothing reads them, and they stayed open until the crawl ended.
 Pages live in a context that is replaced every OGI_BROWSER_PAGES_PER_CONTEXT pages (the old
 one is closed when its last page is), so a context's caches never grow with the crawl.
 """
@@ -37,7 +38,8 @@ class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self._pages_per_context = settings.getint("OGI_BROWSER_PAGES_PER_CONTEXT")
         self._generation = 0              # which context new pages go to (ogi-0, ogi-1, ...)
         self._pages_in_context = 0
-        self.open_pages = 0               # every page of the browser, popups included
+        self._live: dict[str, int] = {}   # per context: pages being created or open (closed at 0 once retired)
+        self.open_pages = 0               # pages this handler opened and has not seen closed
         self.pages_opened = 0
         self._gauge = settings.get("OGI_BROWSER_GAUGE")
 
@@ -62,11 +64,13 @@ class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
         # kept for the spider's callback still counts (scrapy-playwright's per-context semaphore is
         # released on both "close" and "crash", so it can let more pages in than it should).
         await self._page_slots.acquire()
+        name = self._context_for_new_page()
         try:
-            request.meta["playwright_context"] = self._context_for_new_page()
+            request.meta["playwright_context"] = name
             page = await super()._create_page(request, spider)
         except BaseException:
             self._page_slots.release()
+            self._page_gone(name)
             raise
         self.open_pages += 1
         self.pages_opened += 1
@@ -76,7 +80,7 @@ class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
             self.open_pages -= 1
             self._page_slots.release()
             self._record()
-            self._close_idle_contexts()
+            self._page_gone(name)
         page.once("close", closed)
         page.on("popup", self._close_popup)
         return page
@@ -89,18 +93,28 @@ class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
 
     def _context_for_new_page(self) -> str:
         if self._pages_per_context and self._pages_in_context >= self._pages_per_context:
+            retired = f"ogi-{self._generation}"
             self._generation += 1
             self._pages_in_context = 0
-            self._close_idle_contexts()
+            if not self._live.get(retired):
+                self._close_context(retired)
         self._pages_in_context += 1
-        return f"ogi-{self._generation}"
+        name = f"ogi-{self._generation}"
+        # Counted before the page exists: a retired context is closed only when no page of it is
+        # still being created (closing it then made the creation fail and be retried).
+        self._live[name] = self._live.get(name, 0) + 1
+        return name
 
-    def _close_idle_contexts(self) -> None:
-        current = f"ogi-{self._generation}"
-        for name, wrapper in list(self.context_wrappers.items()):
-            if name != current and not wrapper.context.pages:
-                self.context_wrappers.pop(name, None)
-                asyncio.ensure_future(_quietly(wrapper.context.close()))
+    def _page_gone(self, name: str) -> None:
+        self._live[name] -= 1
+        if not self._live[name] and name != f"ogi-{self._generation}":
+            self._close_context(name)
+
+    def _close_context(self, name: str) -> None:
+        self._live.pop(name, None)
+        wrapper = self.context_wrappers.pop(name, None)
+        if wrapper is not None:
+            asyncio.ensure_future(_quietly(wrapper.context.close()))
 
     def _record(self, closing: bool = False) -> None:
         stats = self._crawler.stats
