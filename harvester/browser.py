@@ -82,14 +82,24 @@ class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
             self._record()
             self._page_gone(name)
         page.once("close", closed)
-        page.on("popup", self._close_popup)
         return page
 
-    def _close_popup(self, popup) -> None:
+    async def _create_browser_context(self, name, context_kwargs, spider=None):
+        wrapper = await super()._create_browser_context(name, context_kwargs, spider)
+        # Watched on the context, not with the opener's "popup" event: that one waits for the
+        # popup's first navigation, and never comes when the opener is closed first.
+        wrapper.context.on("page", lambda page: asyncio.ensure_future(self._close_if_popup(page)))
+        return wrapper
+
+    async def _close_if_popup(self, page) -> None:
         # A pager click that opens a window (target=_blank, window.open): nothing reads it, and it
         # would stay open, outside the bound, until its context closed.
+        # page.opener() answers None once the opener is closed, so ask what the page was created
+        # with (Playwright's own record of it).
+        if getattr(getattr(page, "_impl_obj", page), "_opener", None) is None and await page.opener() is None:
+            return                      # a page we opened ourselves
         self._crawler.stats.inc_value("ogi/browser_popups_closed")
-        asyncio.ensure_future(_quietly(popup.close()))
+        await _quietly(page.close())
 
     def _context_for_new_page(self) -> str:
         if self._pages_per_context and self._pages_in_context >= self._pages_per_context:

@@ -4,8 +4,8 @@ click opens are closed, and pages move to a fresh context every OGI_BROWSER_PAGE
 Two columns served on 127.0.0.1, crawled with the real `ogi crawl`; each list page's records come
 from an XHR that the server answers slowly, so renders overlap and the limit is what holds them:
 - "slow-column": ten such pages, all linked from a static pager;
-- "popup-column": four such pages whose 更多信息 control opens a window (window.open), the last one
-  listing a real report among the look-alikes.
+- "popup-column": four such pages whose 更多信息 control opens a window (window.open) and shows one
+  more line, the last page listing a real report among the look-alikes.
 The limit is 3 (CONCURRENT_REQUESTS_PER_DOMAIN; scrapy-playwright alone would allow 4 per context).
 Both columns load a script from 127.0.0.2, which must receive nothing.
 """
@@ -31,8 +31,9 @@ REPORT = "平潭综合实验区管委会2021年政府信息公开工作年度报
 
 def list_page(column: str, n: int, pages: int, off: int, popup: bool) -> bytes:
     pager = "".join(f'<a href="/{column}/index{"" if k == 0 else f"_{k}"}.html">{k + 1}</a>' for k in range(pages))
-    more = (f'<span class="more" onclick="window.open(\'/{column}/popup_{n}.html\')">更多信息</span>'
-            if popup else "")
+    # 更多信息 opens a window and also shows one more record (twice), so the page lives on after
+    # the click and its pager is clicked again: the windows are surely created before it closes.
+    more = (f'<span class="more" onclick="more(this)">更多信息</span>' if popup else "")
     return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>年报</title>
 <script src="http://127.0.0.2:{off}/stat.js"></script></head>
 <body><ul id="l"></ul>{more}<div class="pager">{pager}</div>
@@ -44,6 +45,15 @@ xhr.onload = function () {{
     return '<li><a href="' + r.url + '">' + r.title + '</a></li>'; }}).join('');
 }};
 xhr.send();
+var shown = 0;
+function more(el) {{
+  window.open('/{column}/popup_{n}.html');
+  shown += 1;
+  var li = document.createElement('li');
+  li.textContent = '第' + shown + '条';
+  document.getElementById('l').appendChild(li);
+  if (shown >= 2) el.style.display = 'none';
+}}
 </script></body></html>""".encode()
 
 
@@ -170,8 +180,10 @@ def test_every_page_was_read_under_the_limit(bounded):
 
 def test_popups_are_closed(bounded):
     stats = bounded["stats"]["popup-column"]
-    assert len(bounded["popups_loaded"]) >= POPUP_PAGES       # each page's 更多信息 opened a window
-    assert stats["ogi/browser_popups_closed"] >= POPUP_PAGES
+    # Each page's 更多信息 opened two windows, closed at once (often before they asked the server
+    # for their page, so the server may see fewer).
+    assert POPUP_PAGES <= stats["ogi/browser_popups_closed"] <= 2 * POPUP_PAGES
+    assert len(bounded["popups_loaded"]) <= stats["ogi/browser_popups_closed"]
     assert "ogi/browser_popups_closed" not in bounded["stats"]["slow-column"]
 
 
