@@ -8,8 +8,8 @@ Bounded: at most OGI_BROWSER_MAX_PAGES pages are open at once (default: the down
 CONCURRENT_REQUESTS_PER_DOMAIN, since a crawler is one portal). A page is held from before its
 creation until the spider closes it (playwright_include_page: the downloader's slot is free as
 soon as the response is, while the callback still clicks the page's pager), so this bound, not
-the downloader's, is what keeps Chromium's memory flat. Popups a click opens (target=_blank,
-window.open) are closed at once: nothing reads them, and they stayed open until the crawl ended.
+the downloader's, is what keeps Chromium's memory flat. A click opens no window (window.open does
+nothing; a target=_blank window is closed at once): nothing reads them, and they stayed open.
 Pages live in a context that is replaced every OGI_BROWSER_PAGES_PER_CONTEXT pages (the old
 one is closed when its last page is), so a context's caches never grow with the crawl.
 """
@@ -86,8 +86,11 @@ class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
 
     async def _create_browser_context(self, name, context_kwargs, spider=None):
         wrapper = await super()._create_browser_context(name, context_kwargs, spider)
-        # Watched on the context, not with the opener's "popup" event: that one waits for the
-        # popup's first navigation, and never comes when the opener is closed first.
+        # A window a pager click opens is never read: window.open opens none (a popup whose opener
+        # closes first is not even reported to Playwright, and lived until its context closed), and
+        # any other (target=_blank) is closed as soon as it appears. Watched on the context, not
+        # with the opener's "popup" event, which waits for the popup's first navigation.
+        await wrapper.context.add_init_script(NO_WINDOW_OPEN)
         wrapper.context.on("page", lambda page: asyncio.ensure_future(self._close_if_popup(page)))
         return wrapper
 
@@ -152,6 +155,8 @@ async def _quietly(coro) -> None:
     except Exception:       # already closed, or the browser went away: nothing left to free
         pass
 
+
+NO_WINDOW_OPEN = "window.open = function () { return null; };"
 
 # Hosts of the portals crawled in this process; the browser may fetch from these only.
 ALLOWED_BROWSER_HOSTS: set[str] = set()
