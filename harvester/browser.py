@@ -143,10 +143,12 @@ class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
                          f"{self.max_pages} {int(closing)}\n")
             os.replace(tmp, self._gauge)
 
-    async def close(self):
+    def close(self):
+        # Not async: returns whatever scrapy-playwright's close returns (a coroutine on Scrapy
+        # >= 2.14, a Deferred before), so it works on every Scrapy the project allows.
         if self.pages_opened:
             self._record(closing=True)
-        return await super().close()
+        return super().close()
 
 
 async def _quietly(coro) -> None:
