@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-APT_PACKAGES=(python3-venv chromium redis-server tesseract-ocr tesseract-ocr-chi-sim poppler-utils
+APT_PACKAGES=(python3-venv chromium chromium-headless-shell redis-server tesseract-ocr tesseract-ocr-chi-sim poppler-utils
               libreoffice-writer-nogui fonts-noto-cjk)
 PYTHON=${PYTHON:-python3}
 

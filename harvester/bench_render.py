@@ -3,8 +3,10 @@
 A generated column of N list pages whose records only a script writes (a static reading finds
 nothing, so every page is rendered in Chromium), crawled by the real `ogi crawl`; the crawl's whole
 process tree (Python, parse workers, Chromium and its children) is sampled every half second for
-summed RSS and PSS (from /proc/<pid>/smaps_rollup) and the number of pages rendered so far. Prints
-the curve, so a leak or a flat line is visible. Not a test: timings depend on the machine.
+summed RSS and PSS (from /proc/<pid>/smaps_rollup), with the pages rendered so far and open now
+(the browser handler writes them to OGI_BROWSER_GAUGE). Prints the curve, so a leak or a flat line
+is visible, then peak and final figures. `--set NAME=VALUE` passes settings to the crawl, to
+compare browser options. Not a test: timings depend on the machine.
 """
 from __future__ import annotations
 
@@ -81,7 +83,9 @@ def _memory(pids: list[int]) -> tuple[float, float]:
     return rss / 1024, pss / 1024
 
 
-def bench_render(pages: int = 200) -> None:
+def bench_render(pages: int = 200, overrides: dict | None = None) -> dict:
+    """Crawl the generated column, sampling the process tree; print the curve and a summary, and
+    return the summary (peak and final RSS/PSS, processes, pages rendered, pages/s, open pages)."""
     _ScriptColumn.pages = pages
     server = ThreadingHTTPServer(("127.0.0.1", 0), _ScriptColumn)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -91,39 +95,82 @@ def bench_render(pages: int = 200) -> None:
             {"name": "js-column", "start_url": f"http://127.0.0.1:{server.server_address[1]}/js/index.html",
              "max_list_pages": pages + 5}]}), encoding="utf-8")
         db = Path(tmp) / "ogi.db"
+        gauge = Path(tmp) / "browser-gauge"
         cmd = [sys.executable, "-m", "harvester.cli", "--log-level", "WARNING", "crawl", "--portals", str(registry),
                "--db", str(db)]
-        for name, value in {"AUTOTHROTTLE_ENABLED": "false", "DOWNLOAD_DELAY": "0", "OGI_MAX_RENDERS": str(pages + 5),
-                            "CONCURRENT_REQUESTS_PER_DOMAIN": "4"}.items():
+        settings = {"AUTOTHROTTLE_ENABLED": "false", "DOWNLOAD_DELAY": "0", "OGI_MAX_RENDERS": str(pages + 5),
+                    "CONCURRENT_REQUESTS_PER_DOMAIN": "4", "OGI_BROWSER_GAUGE": json.dumps(str(gauge)),
+                    **(overrides or {})}
+        for name, value in settings.items():
             cmd += ["--set", f"{name}={value}"]
         started = time.monotonic()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        samples = []
+        samples = []            # (seconds, pages rendered, pages open, RSS MB, PSS MB, processes)
+        first_render = None
         while proc.poll() is None:
             time.sleep(0.5)
             pids = _tree(proc.pid)
             rss, pss = _memory(pids)
-            rendered = _rendered(db)
-            samples.append((time.monotonic() - started, rendered, rss, pss, len(pids)))
+            open_now, opened, _peak, _limit, closing = _gauge(gauge)
+            if closing:
+                continue        # the browser is shutting down: what it held at the end is the sample before
+            if opened and first_render is None:
+                first_render = time.monotonic() - started
+            samples.append((time.monotonic() - started, opened, open_now, rss, pss, len(pids)))
+        elapsed = time.monotonic() - started
+        _, opened, _, limit, _ = _gauge(gauge)
+        stats = _stats(db)
         server.shutdown()
-    print(f"{'seconds':>8} {'lists kept':>10} {'RSS MB':>8} {'PSS MB':>8} {'processes':>10}")
-    step = max(1, len(samples) // 20)
-    for t, rendered, rss, pss, n in samples[::step] + samples[-1:]:
-        print(f"{t:>8.1f} {rendered:>10} {rss:>8.0f} {pss:>8.0f} {n:>10}")
-    peak = max(samples, key=lambda s: s[2]) if samples else None
-    if peak:
-        print(f"\npeak summed RSS {peak[2]:.0f} MB (PSS {peak[3]:.0f} MB) with {peak[4]} processes; "
-              f"{samples[-1][1]} list bodies (static and rendered) kept in {samples[-1][0]:.0f} s")
+    during = [s for s in samples if s[1]]           # since the first page was rendered
+    print(f"{'seconds':>8} {'rendered':>9} {'open':>5} {'RSS MB':>8} {'PSS MB':>8} {'processes':>10}")
+    step = max(1, len(during) // 20)
+    shown = during[::step]
+    for t, rendered, open_now, rss, pss, n in shown + during[-1:] * (shown[-1:] != during[-1:]):
+        print(f"{t:>8.1f} {rendered:>9} {open_now:>5} {rss:>8.0f} {pss:>8.0f} {n:>10}")
+    if not during:
+        return {}
+    peak = max(during, key=lambda s: s[3])
+    last = during[-1]
+    rendering = max(1e-6, last[0] - (first_render or 0))
+    summary = {
+        "pages_rendered": stats.get("ogi/browser_pages_opened", opened),
+        "open_pages_max": stats.get("ogi/browser_pages_open_max"),
+        "page_limit": stats.get("ogi/browser_page_limit", limit),
+        "peak_rss_mb": round(peak[3]), "peak_pss_mb": round(peak[4]), "peak_processes": peak[5],
+        "final_rss_mb": round(last[3]), "final_pss_mb": round(last[4]), "final_processes": last[5],
+        "max_processes": max(s[5] for s in during),
+        "pages_per_s": round(last[1] / rendering, 2), "seconds": round(elapsed, 1),
+    }
+    print(f"\n{summary['pages_rendered']} pages rendered in {rendering:.0f} s ({summary['pages_per_s']} pages/s; "
+          f"{elapsed:.0f} s for the whole crawl)")
+    print(f"peak summed RSS {summary['peak_rss_mb']} MB (PSS {summary['peak_pss_mb']} MB) with "
+          f"{summary['peak_processes']} processes; at the end {summary['final_rss_mb']} MB "
+          f"(PSS {summary['final_pss_mb']} MB), {summary['final_processes']} processes; "
+          f"at most {summary['max_processes']} processes")
+    print(f"pages open at once: at most {summary['open_pages_max']} (limit {summary['page_limit']})")
+    return summary
 
 
-def _rendered(db: Path) -> int:
+def _gauge(path: Path) -> tuple[int, int, int, int, int]:
+    """What the crawl's browser wrote (harvester.browser): open pages, pages opened, peak, limit,
+    and 1 once it is closing."""
+    try:
+        open_now, opened, peak, limit, closing = (int(x) for x in path.read_text().split())
+        return open_now, opened, peak, limit, closing
+    except (OSError, ValueError):
+        return 0, 0, 0, 0, 0
+
+
+def _stats(db: Path) -> dict:
     import sqlite3
     try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.2)
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
-            return conn.execute("select count(*) from fetches f join urls u on u.url = f.url "
-                                "where u.kind = 'list'").fetchone()[0]
+            row = conn.execute("select stats from crawl_runs order by id desc limit 1").fetchone()
         finally:
             conn.close()
+        return json.loads(row[0]) if row and row[0] else {}
     except Exception:
-        return 0
+        return {}
+
+

@@ -267,10 +267,12 @@ def bench_crawl(seconds):
 
 @bench.command("render")
 @click.option("--pages", default=200, help="List pages only a browser can read.")
-def bench_render_cmd(pages):
+@click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="Setting for the measured crawl, e.g. --set OGI_BROWSER_MAX_PAGES=2.")
+def bench_render_cmd(pages, overrides):
     """Summed RSS/PSS of the crawl's process tree (Chromium included) against pages rendered."""
     from harvester.bench_render import bench_render
-    bench_render(pages)
+    bench_render(pages, dict(o.split("=", 1) for o in overrides))
 
 
 @bench.command("recrawl")

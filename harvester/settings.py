@@ -2,6 +2,8 @@
 
 Nothing here is specific to one portal; spiders never hard-code settings.
 """
+import os
+
 BOT_NAME = "ogi-harvester"
 SPIDER_MODULES = ["harvester.spiders"]
 NEWSPIDER_MODULE = "harvester.spiders"
@@ -56,15 +58,24 @@ DOWNLOAD_HANDLERS = {
 }
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
+# Debian's Chromium; browsers are never downloaded. Its old headless shell (package
+# chromium-headless-shell, the same build) has no browser UI: measured with `ogi bench render`, the
+# full browser kept an omnibox WebUI renderer, zygotes and a GPU process alive (1.7 GB summed RSS
+# for 4 open pages), the shell with these flags about 0.9 GB (README, Measuring).
+_headless_shell = "/usr/bin/chromium-headless-shell"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
-    "executable_path": "/usr/bin/chromium",   # Debian's Chromium; browsers are never downloaded
+    "executable_path": _headless_shell if os.path.exists(_headless_shell) else "/usr/bin/chromium",
     "headless": True,
     "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run"],
+             "--disable-component-update", "--disable-sync", "--no-first-run",
+             # Two renderers for the portal's pages instead of one per page (each ~110 MB RSS; two, so
+             # one crash does not take every open page with it); no zygote processes (no sandbox to
+             # set up); the GPU (SwiftShader) thread inside the browser process.
+             # Not --disable-features: Chromium keeps only the last one given, dropping Playwright's.
+             "--renderer-process-limit=2", "--no-zygote", "--in-process-gpu"],
 }
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
-PLAYWRIGHT_MAX_CONTEXTS = 2
-PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4      # open pages stay within the per-domain concurrency
+PLAYWRIGHT_MAX_CONTEXTS = 2               # the current context and the one being retired
 # The browser fetches nothing off the portals (no CDN, analytics, other hosts) and no images,
 # fonts or styles: list data is all we read from it.
 PLAYWRIGHT_ABORT_REQUEST = "harvester.browser.abort_request"
@@ -81,6 +92,9 @@ OGI_BROWSER = True                        # render lists whose static reading fi
 OGI_MAX_RENDERS = 50                      # rendered list pages per portal and run
 OGI_MAX_BROWSER_CLICKS = 30               # clicks on one rendered list's own pager ("next", "more")
 OGI_MAX_CAPTURED_RESPONSES = 200          # script replies mined per rendered page
+OGI_BROWSER_MAX_PAGES = 0                 # pages open at once per crawler (0: CONCURRENT_REQUESTS_PER_DOMAIN)
+OGI_BROWSER_PAGES_PER_CONTEXT = 100       # pages before a fresh browser context (caches, storage) is used
+OGI_BROWSER_GAUGE = None                  # file for open/rendered page counts (ogi bench render; one portal)
 OGI_INCREMENTAL = True                    # known report pages/attachments not re-downloaded (harvester.incremental)
 OGI_RESUME_MAX_HOURS = 24                 # a killed run younger than this is resumed from what it stored
 OGI_REVALIDATE_DAYS = 7                   # younger than this: answered from the store; older: conditional GET

@@ -229,7 +229,10 @@ class PortalSpider(scrapy.Spider):
             body = await pw_response.body()
         except Exception:          # the page went away or the reply had no body: nothing to mine
             return
-        captured = self._captured.setdefault(pw_response.frame.page, [])
+        page = pw_response.frame.page
+        if page.is_closed():
+            return       # a late reply of a page already read: keeping it would keep the page
+        captured = self._captured.setdefault(page, [])
         if len(captured) < self.settings.getint("OGI_MAX_CAPTURED_RESPONSES"):
             captured.append((pw_response.url, body, pw_response.headers.get("content-type", ""),
                              request.method, request.post_data_buffer))
@@ -265,8 +268,7 @@ class PortalSpider(scrapy.Spider):
                 captured = self._captured.pop(page, [])
         finally:
             if page is not None:
-                self._captured.pop(page, None)
-                await page.close()
+                await self._close_page(page)
         if not snapshots:
             snapshots = [response.text]
         self.counts["list_pages"] += 1
@@ -290,6 +292,15 @@ class PortalSpider(scrapy.Spider):
             yield self._body_item(reply, "api")
             for item in self._follow(links, response, depth, on_report_page=False):
                 yield item
+
+    async def _close_page(self, page) -> None:
+        """Close a rendered page, then forget its replies: in that order, so a reply arriving
+        while it closes is not kept (with the page) for the rest of the crawl."""
+        try:
+            await page.close()
+        except Exception:           # the browser already went away
+            pass
+        self._captured.pop(page, None)
 
     @staticmethod
     async def _settled_content(page) -> str:
@@ -535,8 +546,7 @@ class PortalSpider(scrapy.Spider):
         request = failure.request
         page = request.meta.get("playwright_page")
         if page is not None:            # a rendered page whose callback never ran: close it
-            self._captured.pop(page, None)
-            asyncio.ensure_future(page.close())
+            asyncio.ensure_future(self._close_page(page))
         if request.meta.get("guess") and failure.check(HttpError):
             return  # a pager page we guessed from a script that does not exist: not the portal's error
         kind, message = "error", failure.getErrorMessage() or repr(failure.value)
