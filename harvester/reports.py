@@ -274,6 +274,7 @@ def _write_done(database, window: dict, until, changed: list) -> int:
             continue
         dbmod.write_parse(database, row["sha256"], record)
         changed.append(row["sha256"])
+    database.conn.commit()
     return len(done)
 
 
