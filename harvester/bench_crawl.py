@@ -271,7 +271,9 @@ def _count(handler_cls):
 def bench_recrawl() -> None:
     """`ogi bench recrawl`: the second crawl of unchanged portals, in requests and bytes the servers
     answered, as a fraction of the first crawl (both crawls in this run, same settings)."""
-    from harvester import sample_portals
+    from harvester import progress, sample_portals
+
+    steps = progress.counter(4, "bench recrawl", unit="crawls")
 
     def twice(rows, counter):
         out = []
@@ -289,18 +291,21 @@ def bench_recrawl() -> None:
                 subprocess.run(cmd, capture_output=True, text=True)
                 after = counter()
                 out.append((after[0] - before[0], after[1] - before[1], time.monotonic() - started))
+                steps()
         return out
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _count(_BenchSite))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     big = [{"name": "bench-column", "start_url": f"http://127.0.0.1:{server.server_address[1]}/xxgknb/index.html"}]
-    results = [("one large column (60 list pages, 1200 reports)",
-                twice(big, lambda: (getattr(server, "requests", 0), getattr(server, "bytes_sent", 0))))]
-    server.shutdown()
-    with sample_portals.start(port=0, slow_delay=1) as portals:
-        rows = [{"name": r["name"], "start_url": r["start_url"]} for r in sample_portals.registry(portals.base_url)]
-        results.append(("sample portals (lists, APIs, browser, broken links)",
-                        twice(rows, lambda: (portals.httpd.requests, portals.httpd.bytes_sent))))
+    with steps:
+        results = [("one large column (60 list pages, 1200 reports)",
+                    twice(big, lambda: (getattr(server, "requests", 0), getattr(server, "bytes_sent", 0))))]
+        server.shutdown()
+        with sample_portals.start(port=0, slow_delay=1) as portals:
+            rows = [{"name": r["name"], "start_url": r["start_url"]}
+                    for r in sample_portals.registry(portals.base_url)]
+            results.append(("sample portals (lists, APIs, browser, broken links)",
+                            twice(rows, lambda: (portals.httpd.requests, portals.httpd.bytes_sent))))
     print(f"{'portals':<52} {'run':>4} {'requests':>9} {'bytes':>11} {'seconds':>8}")
     for label, runs in results:
         for n, (requests, sent, elapsed) in enumerate(runs, 1):
@@ -350,34 +355,38 @@ def bench_distributed(workers=(1, 2, 4), latency: float = 0.1, per_worker: int =
             "CONCURRENT_REQUESTS_PER_DOMAIN": str(per_worker), "OGI_PARSE_IN_CRAWL": "false",
             "OGI_IDLE_BEFORE_CLOSE": "2"}
     args = [x for name, value in sets.items() for x in ("--set", f"{name}={value}")]
+    from harvester import progress
+
     results = []
     try:
-        for n in workers:
-            with tempfile.TemporaryDirectory() as tmp:
-                registry = Path(tmp) / "portals.yaml"
-                registry.write_text(yaml.safe_dump({"portals": big}, allow_unicode=True), encoding="utf-8")
-                db_path = Path(tmp) / "ogi.db"
-                base = [sys.executable, "-m", "harvester.cli", "--log-level", "WARNING", "crawl", "--distributed"]
-                started = time.monotonic()
-                writer = subprocess.Popen([*base, "--writer", "--portals", str(registry), "--db", str(db_path),
-                                           "--redis-url", redis_url, *args],
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                while not redislib.Redis.from_url(redis_url).get("ogi:run"):
-                    time.sleep(0.05)
-                procs = [subprocess.Popen([*base, "--redis-url", redis_url, *args], stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True) for _ in range(n)]
-                for p in procs:
-                    p.communicate()
-                workers_done = time.monotonic()
-                writer.communicate()
-                elapsed = time.monotonic() - started
-                from harvester.db import open_db
-                database = open_db(db_path)
-                pages = database.execute("select count(*) from fetches").fetchone()[0]
-                first, last = database.execute("select min(fetched_at), max(fetched_at) from fetches").fetchone()
-                import datetime as dt
-                window = max(1.0, (dt.datetime.fromisoformat(last) - dt.datetime.fromisoformat(first)).total_seconds())
-                results.append((n, pages, elapsed, workers_done - started, window))
+        with progress.counter(len(workers), "bench distributed", unit="runs") as steps:
+            for n in workers:
+                with tempfile.TemporaryDirectory() as tmp:
+                    registry = Path(tmp) / "portals.yaml"
+                    registry.write_text(yaml.safe_dump({"portals": big}, allow_unicode=True), encoding="utf-8")
+                    db_path = Path(tmp) / "ogi.db"
+                    base = [sys.executable, "-m", "harvester.cli", "--log-level", "WARNING", "crawl", "--distributed"]
+                    started = time.monotonic()
+                    writer = subprocess.Popen([*base, "--writer", "--portals", str(registry), "--db", str(db_path),
+                                               "--redis-url", redis_url, *args],
+                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                    while not redislib.Redis.from_url(redis_url).get("ogi:run"):
+                        time.sleep(0.05)
+                    procs = [subprocess.Popen([*base, "--redis-url", redis_url, *args], stdout=subprocess.PIPE,
+                                              stderr=subprocess.PIPE, text=True) for _ in range(n)]
+                    for p in procs:
+                        p.communicate()
+                    workers_done = time.monotonic()
+                    writer.communicate()
+                    elapsed = time.monotonic() - started
+                    from harvester.db import open_db
+                    database = open_db(db_path)
+                    pages = database.execute("select count(*) from fetches").fetchone()[0]
+                    first, last = database.execute("select min(fetched_at), max(fetched_at) from fetches").fetchone()
+                    import datetime as dt
+                    window = max(1.0, (dt.datetime.fromisoformat(last) - dt.datetime.fromisoformat(first)).total_seconds())
+                    results.append((n, pages, elapsed, workers_done - started, window))
+                    steps()
         print(f"one large column ({LIST_PAGES} list pages, {LIST_PAGES * PER_PAGE} reports), {latency * 1000:.0f} ms "
               f"per answer, {per_worker} requests at a time per worker, bodies stored, parsing off")
         print(f"{'workers':>7} {'pages':>6} {'wall s':>7} {'fetch s':>8} {'pages/min':>10} {'efficiency':>11}")

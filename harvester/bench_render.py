@@ -96,15 +96,19 @@ def bench_render(pages: int = 200) -> None:
         for name, value in {"AUTOTHROTTLE_ENABLED": "false", "DOWNLOAD_DELAY": "0", "OGI_MAX_RENDERS": str(pages + 5),
                             "CONCURRENT_REQUESTS_PER_DOMAIN": "4"}.items():
             cmd += ["--set", f"{name}={value}"]
+        from harvester import progress
+
         started = time.monotonic()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         samples = []
-        while proc.poll() is None:
-            time.sleep(0.5)
-            pids = _tree(proc.pid)
-            rss, pss = _memory(pids)
-            rendered = _rendered(db)
-            samples.append((time.monotonic() - started, rendered, rss, pss, len(pids)))
+        with progress.counter(pages, "bench render", unit="list pages") as tick:
+            while proc.poll() is None:
+                time.sleep(0.5)
+                pids = _tree(proc.pid)
+                rss, pss = _memory(pids)
+                rendered = _rendered(db)
+                samples.append((time.monotonic() - started, rendered, rss, pss, len(pids)))
+                tick.update(rendered)
         server.shutdown()
     print(f"{'seconds':>8} {'lists kept':>10} {'RSS MB':>8} {'PSS MB':>8} {'processes':>10}")
     step = max(1, len(samples) // 20)
