@@ -117,6 +117,11 @@ class _Column(BaseHTTPRequestHandler):
         pass
 
 
+def list_pages_for(pages: int) -> int:
+    """List pages of the column closest to `pages` requests in all."""
+    return max(1, round((pages - 1) / (1 + 2 * COLUMN_PER_PAGE)))
+
+
 def column_size(list_pages: int) -> int:
     """Requests a full crawl of the column makes: robots.txt, list pages, report pages, attachments."""
     return 1 + list_pages * (1 + 2 * COLUMN_PER_PAGE)
@@ -191,7 +196,7 @@ def bench_crawl(pages: int = 10_000, concurrency: int = 16, reference: str | Non
     (e.g. the main branch) crawled too, for before/after figures from one run."""
     import json
 
-    list_pages = max(1, round((pages - 1) / (1 + 2 * COLUMN_PER_PAGE)))
+    list_pages = list_pages_for(pages)
     _Column.list_pages = list_pages
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Column)
     server.daemon_threads = True

@@ -55,12 +55,12 @@ def test_export_progress_when_not_a_terminal(tmp_path):
 
 def test_bench_crawl_output_when_not_a_terminal():
     """Both crawlers fetch every request of the column (equal work), progress is plain lines."""
-    from harvester.bench_crawl import column_size
+    from harvester.bench_crawl import column_size, list_pages_for
     result = subprocess.run([sys.executable, "-m", "harvester.cli", "bench", "crawl", "--pages", "300",
                              "--concurrency", "4"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert not CONTROL.search(result.stderr + result.stdout)
-    size = column_size(round(299 / 81))
+    size = column_size(list_pages_for(300))
     rows = {m.group(1).strip(): m.groups()[1:] for m in re.finditer(
         r"^(plain Scrapy spider|ogi crawl)\s+(\d+)\s+[\d.]+\s+\d+\s+[\d.]+\s+\d+\s+([\d.]+)\s+([\d.]+)x\s+([\d.]+)x$",
         result.stdout, re.M)}
