@@ -1,33 +1,24 @@
-"""`ogi bench crawl`: crawl throughput on the local sample portals, next to `scrapy bench`.
+"""Crawl benchmarks: `ogi bench crawl` (ogi next to a plain Scrapy spider doing the same work),
+`ogi bench recrawl` (a second crawl's cost) and `ogi bench distributed` (workers and one writer).
 
-Both run in this invocation on this machine, so the ratio means something; neither is a test.
-Our crawl stores every body, parses every report in worker processes and writes SQLite; scrapy
-bench only follows links. Copies of the sample registry (each its own crawler, so nothing is
-deduplicated away) make the run long enough to measure.
+Everything runs in this invocation on this machine against sites served here, so ratios mean
+something; none of it is a test. `ogi bench crawl` compares equal work: both crawlers fetch the same
+URLs of one generated column with the same concurrency settings and store every body; rates are
+means over each whole run, memory is the summed RSS of each crawl's process tree.
 """
 from __future__ import annotations
 
+import os
 import re
-import resource
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import yaml
-
-
-def _scrapy_bench(seconds: int) -> float | None:
-    """pages/min that `scrapy bench` reports (its own local server, no throttling)."""
-    proc = subprocess.run([sys.executable, "-m", "scrapy", "bench", "-s", f"CLOSESPIDER_TIMEOUT={seconds}",
-                           "-s", "LOG_LEVEL=INFO"], capture_output=True, text=True, timeout=seconds + 120,
-                          cwd=tempfile.gettempdir())
-    rates = [int(x) for x in re.findall(r"Crawled \d+ pages \(at (\d+) pages/min\)", proc.stderr)]
-    rates = [r for r in rates if r > 0]
-    return max(rates) if rates else None
 
 
 LIST_PAGES, PER_PAGE = 60, 20
@@ -74,53 +65,202 @@ class _BenchSite(BaseHTTPRequestHandler):
         pass
 
 
-def _run(registry_rows, parse: bool, extra=None) -> tuple[int, float, int]:
-    from harvester.db import open_db
-
-    with tempfile.TemporaryDirectory() as tmp:
-        registry = Path(tmp) / "portals.yaml"
-        registry.write_text(yaml.safe_dump({"portals": registry_rows}, allow_unicode=True), encoding="utf-8")
-        db_path = Path(tmp) / "ogi.db"
-        cmd = [sys.executable, "-m", "harvester.cli", "--log-level", "WARNING", "crawl",
-               "--portals", str(registry), "--db", str(db_path), "--concurrent-portals", "8"]
-        for name, value in {"AUTOTHROTTLE_ENABLED": "false", "DOWNLOAD_DELAY": "0", "DOWNLOAD_TIMEOUT": "3",
-                            "RETRY_TIMES": "0", "CONCURRENT_REQUESTS": "32", "CONCURRENT_REQUESTS_PER_DOMAIN": "32",
-                            "OGI_PARSE_IN_CRAWL": "true" if parse else "false", **(extra or {})}.items():
-            cmd += ["--set", f"{name}={value}"]
-        started = time.monotonic()
-        subprocess.run(cmd, capture_output=True, text=True)
-        elapsed = time.monotonic() - started
-        database = open_db(db_path)
-        pages = database.execute("select count(*) from fetches").fetchone()[0]
-        documents = database["documents"].count
-    return pages, elapsed, documents
+# ---------------------------------------------------------------------------------- ogi bench crawl
+COLUMN_PER_PAGE = 40      # reports per list page: each report page has one attachment
 
 
-def bench_crawl(seconds: int = 20) -> None:
-    from harvester import sample_portals
+class _Column(BaseHTTPRequestHandler):
+    """A generated 年报 column of the shape scrapy bench crawls (follow every link): list pages with a
+    plain 下一页 link, report pages, one attachment each. Every link on it is one ogi follows too, so a
+    spider that follows every link and ogi fetch the same URLs. Counts requests and the time of each."""
+    protocol_version = "HTTP/1.1"
+    list_pages = 10
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _BenchSite)
+    def do_GET(self):
+        path = self.path.split("?")[0]
+        match = re.fullmatch(r"/nb/index(?:_(\d+))?\.html", path)
+        if match:
+            page = int(match.group(1) or 0)
+            items = "".join(f'<li><a href="/nb/{n // 1000}/t{n}.html">某某县第{n}局{2011 + n % 14}年政府信息公开工作年度报告'
+                            f'</a><span>2024-01-01</span></li>'
+                            for n in range(page * COLUMN_PER_PAGE, (page + 1) * COLUMN_PER_PAGE))
+            nxt = f'<a href="/nb/index_{page + 1}.html">下一页</a>' if page + 1 < self.list_pages else ""
+            body = (f'<html><head><meta charset="utf-8"><title>信息公开年报</title></head><body><ul>{items}</ul>'
+                    f'{nxt}</body></html>')
+            return self._send(body.encode(), "text/html; charset=utf-8")
+        match = re.fullmatch(r"/nb/\d+/t(\d+)\.html", path)
+        if match:
+            n = match.group(1)
+            body = (f'<html><head><meta charset="utf-8"><title>某某县第{n}局年度报告</title></head><body>'
+                    f'<h1>某某县第{n}局政府信息公开工作年度报告</h1><div class="TRS_Editor"><p>一、总体情况</p>'
+                    f'<p>{"本机关认真贯彻条例。" * 40}</p></div><a href="/nb/files/{n}.pdf">附件：年度报告{n}.pdf</a>'
+                    f'</body></html>')
+            return self._send(body.encode(), "text/html; charset=utf-8")
+        if path.startswith("/nb/files/"):
+            return self._send(b"%PDF-1.4 bench " + path.encode() * 50, "application/pdf")
+        if path == "/robots.txt":
+            return self._send(b"User-agent: *\nAllow: /\n", "text/plain")
+        self._send(b"not found", "text/plain", 404)
+
+    def _send(self, body: bytes, kind: str, status: int = 200):
+        server = self.server
+        server.requests += 1
+        server.first = server.first or time.monotonic()
+        server.last = time.monotonic()
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def list_pages_for(pages: int) -> int:
+    """List pages of the column closest to `pages` requests in all."""
+    return max(1, round((pages - 1) / (1 + 2 * COLUMN_PER_PAGE)))
+
+
+def column_size(list_pages: int) -> int:
+    """Requests a full crawl of the column makes: robots.txt, list pages, report pages, attachments."""
+    return 1 + list_pages * (1 + 2 * COLUMN_PER_PAGE)
+
+
+def plain_spider_main(start_url: str, store: str, settings_json: str) -> None:
+    """The baseline: a plain Scrapy spider that follows every link and stores every body under its
+    sha256 (what any archiving crawler does), with the settings ogi got. Run as
+    `python -m harvester.bench_crawl plain URL DIR SETTINGS_JSON`."""
+    import hashlib
+    import json
+    import os
+
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    class Plain(scrapy.Spider):
+        name = "plain"
+        start_urls = [start_url]
+
+        def parse(self, response):
+            sha = hashlib.sha256(response.body).hexdigest()
+            folder = os.path.join(store, sha[:2])
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, sha), "wb") as fh:
+                fh.write(response.body)
+            if isinstance(response, scrapy.http.TextResponse):
+                yield from response.follow_all(css="a::attr(href)", callback=self.parse)
+
+    process = CrawlerProcess(json.loads(settings_json))
+    process.crawl(Plain)
+    process.start()
+
+
+def _sampled(cmd: list[str], server, env=None, cwd=None) -> dict:
+    """Run one crawler process to its end, sampling its whole process tree's summed RSS against the
+    pages the server has answered; the rates are means over the whole run."""
+    from harvester import progress
+    from harvester.bench_render import _memory, _tree
+
+    import resource
+
+    server.requests, server.first, server.last = 0, 0.0, 0.0
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
+    errors = []
+    threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True).start()
+    samples = []
+    with progress.counter(server.expected, server.label) as tick:
+        while proc.poll() is None:
+            time.sleep(0.25)
+            pids = _tree(proc.pid)
+            rss, _ = _memory(pids)
+            if rss:
+                samples.append((server.requests, rss, len(pids)))
+            tick.update(server.requests)
+    elapsed = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)    # the crawl and the processes it waited for
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {(errors or [''])[0][-2000:]}")
+    return {"pages": server.requests, "elapsed": elapsed, "window": max(1e-6, server.last - server.first),
+            "cpu": cpu, "samples": samples}
+
+
+def bench_crawl(pages: int = 10_000, concurrency: int = 16, reference: str | None = None) -> None:
+    """`ogi bench crawl`: ogi and a plain Scrapy spider storing every body, on the same generated
+    column, with the same concurrency and politeness settings; mean pages/s over the whole run of
+    each (process start to exit, and first to last request the server saw), their ratio, and the
+    summed RSS of each crawl's process tree against pages crawled. `reference`: a checkout of ogi
+    (e.g. the main branch) crawled too, for before/after figures from one run."""
+    import json
+
+    list_pages = list_pages_for(pages)
+    _Column.list_pages = list_pages
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Column)
+    server.daemon_threads = True
+    server.expected = column_size(list_pages)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    big = [{"name": "bench-column", "start_url": f"http://127.0.0.1:{server.server_address[1]}/xxgknb/index.html"}]
-    results = [("one large column, store every body", _run(big, parse=False))]
-    peak_store = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    server.shutdown()
-    # The slow page waits less than the timeout: the benchmark measures crawling, not waiting.
-    with sample_portals.start(port=0, slow_delay=1) as portals:
-        rows = sample_portals.registry(portals.base_url)
-        results.append(("sample portals, store + parse every report", _run(rows, parse=True)))
-    peak_all = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    theirs = _scrapy_bench(seconds)
-    print(f"{'crawl':<46} {'pages':>6} {'seconds':>8} {'pages/min':>10} {'peak RSS MB':>12}")
-    for (label, (pages, elapsed, _)), peak in zip(results, (peak_store, peak_all)):
-        print(f"{label:<46} {pages:>6} {elapsed:>8.1f} {pages / elapsed * 60:>10.0f} {peak:>12.0f}")
-    print(f"{'scrapy bench (its own local server)':<46} {'':>6} {seconds:>8} {theirs or float('nan'):>10.0f} {'':>12}")
-    if theirs:
-        pages, elapsed, documents = results[0][1]
-        print(f"\nStoring every body: {pages / elapsed * 60 / theirs:.0%} of scrapy bench's pages/min "
-              f"({documents} distinct bodies; process start-up and the report rebuild included). "
-              "Parsing runs in worker processes; the second line includes OCR of a scanned report and a "
-              "browser-rendered list. Peak RSS is the largest child process.")
+    start_url = f"http://127.0.0.1:{server.server_address[1]}/nb/index.html"
+    from harvester import settings as ogi_settings
+
+    # Equal settings for both, ogi's own CONCURRENT_ITEMS included; robots.txt obeyed by both, as ogi
+    # does by default.
+    same = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "DOWNLOAD_TIMEOUT": 10, "RETRY_TIMES": 0,
+            "CONCURRENT_REQUESTS": concurrency, "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+            "CONCURRENT_ITEMS": ogi_settings.CONCURRENT_ITEMS, "ROBOTSTXT_OBEY": True}
+    results = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            plain = {**same, "LOG_LEVEL": "WARNING", "TELNETCONSOLE_ENABLED": False,
+                     "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor"}
+            server.label = "plain Scrapy spider"
+            results.append((server.label, _sampled(
+                [sys.executable, "-m", "harvester.bench_crawl", "plain", start_url, str(Path(tmp) / "plain"),
+                 json.dumps(plain)], server)))
+            registry = Path(tmp) / "portals.yaml"
+            registry.write_text(yaml.safe_dump({"portals": [{"name": "bench-column", "start_url": start_url,
+                                                             "max_list_pages": list_pages + 5}]},
+                                               allow_unicode=True), encoding="utf-8")
+            runs = [("ogi crawl", None)] + ([(f"ogi crawl ({reference})", reference)] if reference else [])
+            for n, (label, root) in enumerate(runs):
+                cmd = [sys.executable, "-m", "harvester.cli", "--log-level", "WARNING", "crawl", "--portals",
+                       str(registry), "--db", str(Path(tmp) / f"ogi{n}" / "ogi.db")]
+                for name, value in {**same, "OGI_PARSE_IN_CRAWL": False}.items():
+                    cmd += ["--set", f"{name}={json.dumps(value)}"]
+                env = {**os.environ, "PYTHONPATH": str(Path(root).resolve())} if root else None
+                server.label = label
+                results.append((label, _sampled(cmd, server, env=env, cwd=root)))
+    finally:
+        server.shutdown()
+    print(f"\none generated column: {list_pages} list pages, {list_pages * COLUMN_PER_PAGE} report pages and as many "
+          f"attachments ({server.expected} requests); {concurrency} requests at a time, no delay, robots.txt obeyed")
+    print(f"{'crawl':<34} {'pages':>6} {'run s':>7} {'pages/s':>8} {'fetch s':>8} {'pages/s':>8} {'CPU ms/page':>12} "
+          f"{'vs plain':>9} {'by CPU':>7}")
+    base = results[0][1]
+    for label, r in results:
+        rate, fetch_rate = r["pages"] / r["elapsed"], r["pages"] / r["window"]
+        ratio = rate / (base["pages"] / base["elapsed"])
+        cpu_ms = r["cpu"] / max(1, r["pages"]) * 1000
+        by_cpu = (base["cpu"] / max(1, base["pages"])) / max(1e-9, r["cpu"] / max(1, r["pages"]))
+        print(f"{label[:34]:<34} {r['pages']:>6} {r['elapsed']:>7.1f} {rate:>8.0f} {r['window']:>8.1f} "
+              f"{fetch_rate:>8.0f} {cpu_ms:>12.2f} {ratio:>8.2f}x {by_cpu:>6.2f}x")
+    print("(run s: process start to exit, start-up and ogi's closing work included; fetch s: first to last "
+          "request the server answered; vs plain: whole-run pages/s as a multiple of the plain spider's; by CPU: "
+          "the plain spider's CPU time per page over this crawl's, the same comparison on a loaded machine)")
+    print(f"\nsummed RSS of each crawl's process tree (MB) when it had crawled this share of its pages")
+    shares = (0.1, 0.25, 0.5, 0.75, 1.0)
+    print(f"{'crawl':<34} " + " ".join(f"{s:>7.0%}" for s in shares) + f" {'peak':>7} {'procs':>6}")
+    for label, r in results:
+        samples, total = r["samples"], max(1, r["pages"])
+        cells = []
+        for share in shares:
+            at = [rss for pages_done, rss, _ in samples if pages_done >= share * total]
+            cells.append(f"{at[0]:>7.0f}" if at else f"{'-':>7}")
+        peak = max((s[1] for s in samples), default=0)
+        procs = max((s[2] for s in samples), default=0)
+        print(f"{label[:34]:<34} " + " ".join(cells) + f" {peak:>7.0f} {procs:>6}")
 
 
 def _count(handler_cls):
@@ -136,7 +276,9 @@ def _count(handler_cls):
 def bench_recrawl() -> None:
     """`ogi bench recrawl`: the second crawl of unchanged portals, in requests and bytes the servers
     answered, as a fraction of the first crawl (both crawls in this run, same settings)."""
-    from harvester import sample_portals
+    from harvester import progress, sample_portals
+
+    steps = progress.counter(4, "bench recrawl", unit="crawls")
 
     def twice(rows, counter):
         out = []
@@ -154,18 +296,21 @@ def bench_recrawl() -> None:
                 subprocess.run(cmd, capture_output=True, text=True)
                 after = counter()
                 out.append((after[0] - before[0], after[1] - before[1], time.monotonic() - started))
+                steps()
         return out
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _count(_BenchSite))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     big = [{"name": "bench-column", "start_url": f"http://127.0.0.1:{server.server_address[1]}/xxgknb/index.html"}]
-    results = [("one large column (60 list pages, 1200 reports)",
-                twice(big, lambda: (getattr(server, "requests", 0), getattr(server, "bytes_sent", 0))))]
-    server.shutdown()
-    with sample_portals.start(port=0, slow_delay=1) as portals:
-        rows = [{"name": r["name"], "start_url": r["start_url"]} for r in sample_portals.registry(portals.base_url)]
-        results.append(("sample portals (lists, APIs, browser, broken links)",
-                        twice(rows, lambda: (portals.httpd.requests, portals.httpd.bytes_sent))))
+    with steps:
+        results = [("one large column (60 list pages, 1200 reports)",
+                    twice(big, lambda: (getattr(server, "requests", 0), getattr(server, "bytes_sent", 0))))]
+        server.shutdown()
+        with sample_portals.start(port=0, slow_delay=1) as portals:
+            rows = [{"name": r["name"], "start_url": r["start_url"]}
+                    for r in sample_portals.registry(portals.base_url)]
+            results.append(("sample portals (lists, APIs, browser, broken links)",
+                            twice(rows, lambda: (portals.httpd.requests, portals.httpd.bytes_sent))))
     print(f"{'portals':<52} {'run':>4} {'requests':>9} {'bytes':>11} {'seconds':>8}")
     for label, runs in results:
         for n, (requests, sent, elapsed) in enumerate(runs, 1):
@@ -215,34 +360,38 @@ def bench_distributed(workers=(1, 2, 4), latency: float = 0.1, per_worker: int =
             "CONCURRENT_REQUESTS_PER_DOMAIN": str(per_worker), "OGI_PARSE_IN_CRAWL": "false",
             "OGI_IDLE_BEFORE_CLOSE": "2"}
     args = [x for name, value in sets.items() for x in ("--set", f"{name}={value}")]
+    from harvester import progress
+
     results = []
     try:
-        for n in workers:
-            with tempfile.TemporaryDirectory() as tmp:
-                registry = Path(tmp) / "portals.yaml"
-                registry.write_text(yaml.safe_dump({"portals": big}, allow_unicode=True), encoding="utf-8")
-                db_path = Path(tmp) / "ogi.db"
-                base = [sys.executable, "-m", "harvester.cli", "--log-level", "WARNING", "crawl", "--distributed"]
-                started = time.monotonic()
-                writer = subprocess.Popen([*base, "--writer", "--portals", str(registry), "--db", str(db_path),
-                                           "--redis-url", redis_url, *args],
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                while not redislib.Redis.from_url(redis_url).get("ogi:run"):
-                    time.sleep(0.05)
-                procs = [subprocess.Popen([*base, "--redis-url", redis_url, *args], stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True) for _ in range(n)]
-                for p in procs:
-                    p.communicate()
-                workers_done = time.monotonic()
-                writer.communicate()
-                elapsed = time.monotonic() - started
-                from harvester.db import open_db
-                database = open_db(db_path)
-                pages = database.execute("select count(*) from fetches").fetchone()[0]
-                first, last = database.execute("select min(fetched_at), max(fetched_at) from fetches").fetchone()
-                import datetime as dt
-                window = max(1.0, (dt.datetime.fromisoformat(last) - dt.datetime.fromisoformat(first)).total_seconds())
-                results.append((n, pages, elapsed, workers_done - started, window))
+        with progress.counter(len(workers), "bench distributed", unit="runs") as steps:
+            for n in workers:
+                with tempfile.TemporaryDirectory() as tmp:
+                    registry = Path(tmp) / "portals.yaml"
+                    registry.write_text(yaml.safe_dump({"portals": big}, allow_unicode=True), encoding="utf-8")
+                    db_path = Path(tmp) / "ogi.db"
+                    base = [sys.executable, "-m", "harvester.cli", "--log-level", "WARNING", "crawl", "--distributed"]
+                    started = time.monotonic()
+                    writer = subprocess.Popen([*base, "--writer", "--portals", str(registry), "--db", str(db_path),
+                                               "--redis-url", redis_url, *args],
+                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                    while not redislib.Redis.from_url(redis_url).get("ogi:run"):
+                        time.sleep(0.05)
+                    procs = [subprocess.Popen([*base, "--redis-url", redis_url, *args], stdout=subprocess.PIPE,
+                                              stderr=subprocess.PIPE, text=True) for _ in range(n)]
+                    for p in procs:
+                        p.communicate()
+                    workers_done = time.monotonic()
+                    writer.communicate()
+                    elapsed = time.monotonic() - started
+                    from harvester.db import open_db
+                    database = open_db(db_path)
+                    pages = database.execute("select count(*) from fetches").fetchone()[0]
+                    first, last = database.execute("select min(fetched_at), max(fetched_at) from fetches").fetchone()
+                    import datetime as dt
+                    window = max(1.0, (dt.datetime.fromisoformat(last) - dt.datetime.fromisoformat(first)).total_seconds())
+                    results.append((n, pages, elapsed, workers_done - started, window))
+                    steps()
         print(f"one large column ({LIST_PAGES} list pages, {LIST_PAGES * PER_PAGE} reports), {latency * 1000:.0f} ms "
               f"per answer, {per_worker} requests at a time per worker, bodies stored, parsing off")
         print(f"{'workers':>7} {'pages':>6} {'wall s':>7} {'fetch s':>8} {'pages/min':>10} {'efficiency':>11}")
@@ -273,3 +422,7 @@ def bench_distributed(workers=(1, 2, 4), latency: float = 0.1, per_worker: int =
         if redis_proc is not None:
             redis_proc.terminate()
             redis_proc.wait(timeout=10)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["plain"]:
+    plain_spider_main(*sys.argv[2:5])

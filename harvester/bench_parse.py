@@ -127,13 +127,17 @@ def bench_parse(files=(), echo=print) -> dict:
             fmt = "pdf (OCR)"
         groups[fmt].append(p)
 
+    from harvester.progress import counter
+
     results: dict[str, dict] = {}
-    for fmt in sorted(groups):
-        items = groups[fmt]
-        ocr = "OCR" in fmt                                    # OCR: one pass is long enough
-        results[fmt] = _median_timing(lambda p: parse_bytes(data[p], filename=p.name), items,
-                                      0.0 if ocr else MIN_SECONDS, 1 if ocr else REPEATS)
-        results[fmt].update(_stages(items, data))
+    with counter(len(groups), "bench parse", unit="formats") as tick:
+        for fmt in sorted(groups):
+            items = groups[fmt]
+            ocr = "OCR" in fmt                                    # OCR: one pass is long enough
+            results[fmt] = _median_timing(lambda p: parse_bytes(data[p], filename=p.name), items,
+                                          0.0 if ocr else MIN_SECONDS, 1 if ocr else REPEATS)
+            results[fmt].update(_stages(items, data))
+            tick()
 
     floor = None
     text_pdfs = groups.get("pdf", [])

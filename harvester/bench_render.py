@@ -103,20 +103,24 @@ def bench_render(pages: int = 200, overrides: dict | None = None) -> dict:
                     **(overrides or {})}
         for name, value in settings.items():
             cmd += ["--set", f"{name}={value}"]
+        from harvester import progress
+
         started = time.monotonic()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         samples = []            # (seconds, pages rendered, pages open, RSS MB, PSS MB, processes)
         first_render = None
-        while proc.poll() is None:
-            time.sleep(0.5)
-            pids = _tree(proc.pid)
-            rss, pss = _memory(pids)
-            open_now, opened, _peak, _limit, closing = _gauge(gauge)
-            if closing:
-                continue        # the browser is shutting down: what it held at the end is the sample before
-            if opened and first_render is None:
-                first_render = time.monotonic() - started
-            samples.append((time.monotonic() - started, opened, open_now, rss, pss, len(pids)))
+        with progress.counter(pages, "bench render", unit="pages rendered") as tick:
+            while proc.poll() is None:
+                time.sleep(0.5)
+                pids = _tree(proc.pid)
+                rss, pss = _memory(pids)
+                open_now, opened, _peak, _limit, closing = _gauge(gauge)
+                if closing:
+                    continue        # the browser is shutting down: what it held at the end is the sample before
+                if opened and first_render is None:
+                    first_render = time.monotonic() - started
+                samples.append((time.monotonic() - started, opened, open_now, rss, pss, len(pids)))
+                tick.update(opened)
         elapsed = time.monotonic() - started
         _, opened, _, limit, _ = _gauge(gauge)
         stats = _stats(db)

@@ -262,6 +262,20 @@ def _paths(ds, db_name: str, sample_agency: str, sample_id: str) -> list[tuple[s
     return out
 
 
+async def _time_page(ds, label: str, path: str, repeat: int) -> dict:
+    """`repeat` timings of one page after a first request that warms caches."""
+    times, status, size = [], None, 0
+    for i in range(repeat + 1):
+        t = time.perf_counter()
+        resp = await ds.client.get(path)
+        dt = (time.perf_counter() - t) * 1000
+        status, size = resp.status_code, len(resp.content)
+        if i:
+            times.append(dt)
+    return dict(page=label, path=path, status=status, bytes=size,
+                best_ms=round(min(times), 1), median_ms=round(statistics.median(times), 1))
+
+
 def bench_site(db: str | Path, *, repeat: int = 3, prepare_first: bool = True) -> list[dict]:
     """Print and return the response time of each page (best and median of `repeat` warm runs)."""
     import asyncio
@@ -281,22 +295,18 @@ def bench_site(db: str | Path, *, repeat: int = 3, prepare_first: bool = True) -
     conn.close()
 
     async def run():
+        from harvester.progress import counter
+
         results = []
         await ds.invoke_startup()
         for database in ds.databases.values():  # what the served app does at startup (immutable counts)
             if not database.is_mutable:
                 await database.table_counts(limit=3600 * 1000)
-        for label, path in _paths(ds, db.stem, sample_agency, sample_id):
-            times, status, size = [], None, 0
-            for i in range(repeat + 1):
-                t = time.perf_counter()
-                resp = await ds.client.get(path)
-                dt = (time.perf_counter() - t) * 1000
-                status, size = resp.status_code, len(resp.content)
-                if i:  # the first request warms caches
-                    times.append(dt)
-            results.append(dict(page=label, path=path, status=status, bytes=size,
-                                best_ms=round(min(times), 1), median_ms=round(statistics.median(times), 1)))
+        paths = list(_paths(ds, db.stem, sample_agency, sample_id))
+        with counter(len(paths), "bench site", unit="pages") as tick:
+            for label, path in paths:
+                results.append(await _time_page(ds, label, path, repeat))
+                tick()
         return results
 
     results = asyncio.run(run())

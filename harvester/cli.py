@@ -258,11 +258,14 @@ def bench_parse(files):
 
 
 @bench.command("crawl")
-@click.option("--seconds", default=20, help="How long scrapy bench runs.")
-def bench_crawl(seconds):
-    """Pages/s crawling the sample portals, next to `scrapy bench`."""
+@click.option("--pages", default=10_000, help="Size of the generated column, in requests.")
+@click.option("--concurrency", default=16, help="CONCURRENT_REQUESTS and CONCURRENT_REQUESTS_PER_DOMAIN, for both.")
+@click.option("--reference", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Also crawl with the ogi of this checkout (e.g. the main branch): before/after in one run.")
+def bench_crawl(pages, concurrency, reference):
+    """ogi next to a plain Scrapy spider storing every body: pages/s over the whole run, RSS vs pages."""
     from harvester.bench_crawl import bench_crawl as run
-    run(seconds)
+    run(pages, concurrency, reference)
 
 
 @bench.command("render")

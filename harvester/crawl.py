@@ -179,6 +179,9 @@ def run_crawlers(process, crawlers: list[tuple], concurrent_portals: int) -> Non
     blocks in the reactor. Shared by one-machine crawls and distributed workers."""
     from twisted.internet import defer
 
+    # Scrapy leaves its loggers at DEBUG and filters in the handler: a record built and dropped for
+    # every page and item. The logger's own level drops them before they are built; output is the same.
+    logging.getLogger("scrapy").setLevel(process.settings.get("LOG_LEVEL") or "DEBUG")
     semaphore = defer.DeferredSemaphore(max(1, concurrent_portals))
     done = defer.DeferredList([semaphore.run(process.crawl, crawler, portal=portal, run_id=run_id)
                                for crawler, portal, run_id in crawlers], consumeErrors=True)

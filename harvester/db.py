@@ -198,12 +198,15 @@ def dumps(value) -> str:
 
 
 def write_parse(database, sha256: str, record: dict) -> None:
-    """Store one parser output for a body (replacing an older parse of the same bytes)."""
-    database["parses"].upsert({
-        "sha256": sha256, "parser_version": record.get("parser_version", ""),
-        "parsed_at": now(), "format": record.get("format"),
-        "is_report": int(bool(record.get("is_report"))), "agency": record.get("agency"),
-        "year": record.get("year"), "template": record.get("template"),
-        "ocr": int(bool(record.get("ocr"))), "n_cells": len(record.get("cells") or {}),
-        "errors": dumps(record.get("errors", [])),
-        "record": json.dumps(record, ensure_ascii=False)}, pk="sha256")
+    """Store one parser output for a body (replacing an older parse of the same bytes). A plain
+    statement inside the caller's transaction: the caller commits."""
+    database.conn.execute(
+        "insert into parses (sha256, parser_version, parsed_at, format, is_report, agency, year, template, "
+        "ocr, n_cells, errors, record) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict(sha256) do update set "
+        "parser_version = excluded.parser_version, parsed_at = excluded.parsed_at, format = excluded.format, "
+        "is_report = excluded.is_report, agency = excluded.agency, year = excluded.year, "
+        "template = excluded.template, ocr = excluded.ocr, n_cells = excluded.n_cells, errors = excluded.errors, "
+        "record = excluded.record",
+        [sha256, record.get("parser_version", ""), now(), record.get("format"), int(bool(record.get("is_report"))),
+         record.get("agency"), record.get("year"), record.get("template"), int(bool(record.get("ocr"))),
+         len(record.get("cells") or {}), dumps(record.get("errors", [])), json.dumps(record, ensure_ascii=False)])

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-
-from datasketch import MinHash
+from typing import TYPE_CHECKING
 
 from parsers.normalise import to_simplified
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 NUM_PERM = 128
 SHINGLE = 5
@@ -48,12 +50,15 @@ def signature(text: str) -> MinHash | None:
     body = clean_text(text)
     if len(body) < SHINGLE * 4:
         return None
+    # Imported here: datasketch loads scipy (about 45 MB and a second or two), which a crawl or
+    # rebuild with no document to compare never needs.
+    from datasketch import MinHash
     sig = MinHash(num_perm=NUM_PERM)
     sig.update_batch([body[i:i + SHINGLE].encode("utf-8") for i in range(len(body) - SHINGLE + 1)])
     return sig
 
 
-def similarity(a: MinHash | None, b: MinHash | None) -> float:
+def similarity(a, b) -> float:
     if a is None or b is None:
         return 0.0
     return a.jaccard(b)

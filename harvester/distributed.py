@@ -665,13 +665,28 @@ async def _consume(server, token: str, pipelines: dict, by_run: dict, settings) 
     workers: set[str] = set()
     reading = "0"          # first this consumer's pending entries, then new ones (">")
 
+    from harvester.pipelines import write_batch
+    batch = write_batch(settings.get("OGI_DB_PATH"), settings)
+    applied: list[tuple] = []      # applied, not yet acknowledged: acknowledged once committed
+
     def done(msg_id, portal):
-        # The pipelines' counts (reports, parse errors) follow every item into Redis, so a writer
-        # that takes over the run goes on counting from there.
+        applied.append((msg_id, portal))
+
+    def commit_and_ack():
+        # An item is acknowledged only once its rows are committed (the WriteBatch groups many per
+        # transaction): a writer killed in between applies it again, never loses it. The pipelines'
+        # counts (reports, parse errors) go to Redis with the acknowledgements, so a writer that
+        # takes over the run goes on counting from there.
+        batch.commit()
+        if not applied:
+            return
         pipe = server.pipeline()
-        pipe.hset(f"{p}:counts", portal, json.dumps(dict(pipelines[portal][0].spider.counts)))
-        pipe.xack(stream, GROUP, msg_id).xdel(stream, msg_id)
+        for portal in {portal for _, portal in applied}:
+            pipe.hset(f"{p}:counts", portal, json.dumps(dict(pipelines[portal][0].spider.counts)))
+        ids = [msg_id for msg_id, _ in applied]
+        pipe.xack(stream, GROUP, *ids).xdel(stream, *ids)
         pipe.execute()
+        applied.clear()
 
     async def apply(msg_id, fields, portal):
         try:
@@ -696,6 +711,7 @@ async def _consume(server, token: str, pipelines: dict, by_run: dict, settings) 
             window.release()
 
     while True:
+        commit_and_ack()
         got = await loop.run_in_executor(None, lambda: server.xreadgroup(
             GROUP, consumer, {stream: reading}, count=200, block=None if reading == "0" else 300))
         messages = got[0][1] if got else []
@@ -741,6 +757,7 @@ async def _consume(server, token: str, pipelines: dict, by_run: dict, settings) 
         break
     if tasks:
         await asyncio.gather(*list(tasks), return_exceptions=True)
+    commit_and_ack()
     ends: dict[str, list] = {}
     for key, raw in server.hgetall(f"{p}:ends").items():
         portal, worker = _s(key).split("|", 1)

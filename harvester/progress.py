@@ -116,32 +116,70 @@ class CrawlProgress:
 
 
 class counter:
-    """`with counter(n, "re-parsed") as tick: ... tick()` — a rich bar on a terminal, a line every
-    500 items or minute otherwise."""
+    """`with counter(n, "re-parsed") as tick: ... tick()` (or `tick.update(done)` with a running
+    total): a rich bar on a terminal; otherwise a line at each tenth of the total or each minute,
+    whichever comes first, and one when it ends, so cron mail and CI logs stay short."""
 
-    def __init__(self, total: int, label: str):
-        self.total, self.label, self.done = total, label, 0
+    def __init__(self, total: int, label: str, unit: str = ""):
+        self.total, self.label, self.unit, self.done = total, label, unit, 0
         self.started = self.last = time.monotonic()
+        self.step = max(1, total // 10) if total else 500
+        self.next_line = self.step
         self.bar = None
 
     def __enter__(self):
         if _is_tty():
-            from rich.progress import Progress
-            self.bar = Progress(transient=True)
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                _rate_column(), TimeElapsedColumn(), TimeRemainingColumn(),
+                                console=_console(), transient=True)
             self.bar.start()
-            self.task = self.bar.add_task(self.label, total=self.total)
-        return self.tick
+            self.task = self.bar.add_task(self.label, total=self.total or None)
+        return self
 
-    def tick(self, n: int = 1):
-        self.done += n
+    def __call__(self, n: int = 1):
+        self.update(self.done + n)
+
+    def update(self, done: int):
+        self.done = done
         if self.bar is not None:
             self.bar.update(self.task, completed=self.done)
-        elif self.done % 500 == 0 or time.monotonic() - self.last >= 60:
-            self.last = time.monotonic()
-            rate = self.done / max(1e-6, self.last - self.started)
-            eta = (self.total - self.done) / rate if rate else float("nan")
-            print(f"{self.label}: {self.done}/{self.total}, {rate:.1f}/s, ETA {eta:.0f} s", file=sys.stderr, flush=True)
+            return
+        now = time.monotonic()
+        if self.done >= self.next_line or now - self.last >= 60:
+            self.last = now
+            while self.next_line <= self.done:
+                self.next_line += self.step
+            print(self._line(now), file=sys.stderr, flush=True)
+
+    def _line(self, now: float, final: bool = False) -> str:
+        elapsed = max(1e-6, now - self.started)
+        rate = self.done / elapsed
+        unit = f" {self.unit}" if self.unit else ""
+        of = f"/{self.total:,}" if self.total else ""
+        if final:
+            return f"{self.label}: {self.done:,}{of}{unit} in {elapsed:.1f} s, {rate:,.1f}/s"
+        eta = f", ETA {(self.total - self.done) / rate:.0f} s" if self.total and rate else ""
+        return f"{self.label}: {self.done:,}{of}{unit}, {rate:,.1f}/s{eta}"
 
     def __exit__(self, *exc):
         if self.bar is not None:
             self.bar.stop()
+        else:
+            print(self._line(time.monotonic(), final=True), file=sys.stderr, flush=True)
+
+
+def _console():
+    from rich.console import Console
+    return Console(stderr=True)
+
+
+def _rate_column():
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task):
+            return Text(f"{task.speed:,.1f}/s" if task.speed else "")
+    return Rate()

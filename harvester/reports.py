@@ -33,13 +33,15 @@ def canonical_rank(doc: dict) -> tuple:
     2. text beats OCR;
     3. the original beats a derived copy (simplified original over a traditional mirror);
     4. the agency's own page beats a file, a file beats a text dump (html, pdf, docx, doc, txt);
-    5. the copy seen first.
+    5. the copy seen first; on a tie (timestamps are to the second), the first URL in sort order,
+       so the choice never rests on the order rows come back in.
     """
     record = doc["record"]
     tables = sum(bool(v) for v in (record.get("tables") or {}).values())
     return (-tables, -len(record.get("cells") or {}), int(bool(record.get("ocr"))),
             int(record.get("script") == "traditional"),
-            FORMAT_PREFERENCE.get(record.get("format") or "", 9), doc["first_seen"] or "")
+            FORMAT_PREFERENCE.get(record.get("format") or "", 9), doc["first_seen"] or "",
+            min((u["url"] for u in doc.get("urls") or ()), default=""), doc["sha256"])
 
 
 def _reason(best: dict, others: list[dict]) -> str:
@@ -274,6 +276,7 @@ def _write_done(database, window: dict, until, changed: list) -> int:
             continue
         dbmod.write_parse(database, row["sha256"], record)
         changed.append(row["sha256"])
+    database.conn.commit()
     return len(done)
 
 

@@ -27,8 +27,11 @@ def failed_checks(template: str | None, tables: Mapping[str, bool], cells: Mappi
     if template not in codebook.TEMPLATES:
         return []
     cells = _sub_rows_from_collapsed(template, cells)
+    # An identity with a cell left unread (not in `cells`; a blank cell is read as 0) cannot be
+    # judged: reporting it failing would blame the source for what we could not read.
     failed = [i.check_id for i in codebook.identities(template)
-              if tables.get(i.table) and not identity_holds(i, cells)]
+              if tables.get(i.table) and all(c in cells for c in (*i.lhs, *i.rhs))
+              and not identity_holds(i, cells)]
     return sorted(failed)
 
 

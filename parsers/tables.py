@@ -112,7 +112,8 @@ def _prefix_alternatives(label: str) -> tuple[str, str]:
         num = m.group(2)
         return rf"(?:{num}、|\({num}\)|{num})", core
     num = m.group(3)
-    return rf"(?:{num}[.、,]?)", core
+    # the separator is required: a bare digit before a label may as well be the row before's last value
+    return rf"(?:{num}[.、,])", core
 
 
 @functools.lru_cache(maxsize=512)
@@ -152,7 +153,8 @@ def _extend_annotation(ctext: str, end: int) -> int:
         close = ctext.find(")", end, end + 60)
         if close < 0 or re.fullmatch(rf"[{_CN_NUM}]+", ctext[end + 1:close]):
             break
-        digit = re.search(r"\d", ctext[end + 1:close])
+        # digits not part of a date (截至2022年1月10日): the row's values
+        digit = re.search(r"\d+(?![\d年月日号])", ctext[end + 1:close])
         if digit:
             # the row's values inside its annotation: a wrapped cell printed around its values
             # ((二)部分公开(区分处理的,只计这 / 29 0 0 … / 一情形,不计其他情形)): stop before them
@@ -194,7 +196,7 @@ def _fuzzy_search(labels, ctext: str, pos: int, hi: int):
     return None
 
 
-def _near_label(labels, ctext: str, lo: int, hi: int):
+def _near_label(labels, ctext: str, lo: int, hi: int, others=()):
     """The one place in ctext[lo:hi] closest to a label core (edit distance: a character or, for long
     labels, a quarter of them missing, wrong or extra), if it is close enough and no other place is
     as close. The window holds no digit (values are not label text); past one edit, and for short
@@ -204,8 +206,11 @@ def _near_label(labels, ctext: str, lo: int, hi: int):
     gap = ctext[lo:hi]
     best: tuple[int, int, int] | None = None
     tie = False
+    # the row's numbering, from whichever of its labels has one (unnumbered variants need it too)
+    numbering = next((p for p in (_prefix_alternatives(l)[0] for l in labels) if p), "")
     for label in labels:
         prefix, core = _prefix_alternatives(label)
+        prefix = prefix or numbering
         L = len(core)
         if L < 6 and not prefix or L < 4:
             continue            # a short core counts only with its numbering: （六）其处理
@@ -218,14 +223,16 @@ def _near_label(labels, ctext: str, lo: int, hi: int):
                 piece = gap[i:i + w]
                 if len(piece) < w or any(ch.isdigit() for ch in piece):
                     break
+                if not piece[0].isalpha():
+                    break               # a label starts with a character, not the "." of 3.
                 d = Levenshtein.distance(piece, core, score_cutoff=allowed)
                 if d > allowed or (piece[0] != core[0] and piece[-1] != core[-1]):
                     continue
                 numbered = re.search(f"(?:{prefix})$", gap[:i]) if prefix else None
                 if numbered and numbered.group(0).isdigit():
                     numbered = None     # a bare digit may as well be the last value of the row before
-                if (d > 1 or L < 6) and prefix and not numbered:
-                    continue
+                if (d > 1 or L < 6) and not numbered:
+                    continue            # past one edit (and for short labels) the numbering must stand
                 # the numbering is the label's, not the digits of the row before (…0000000 2.其他…)
                 seen[(numbered.start() if numbered else i, i + w)] = d
         # a long label wrapped around its values (5.要求行政机关确认或重新 / 0 0 0 … / 出具已获取信息):
@@ -245,6 +252,14 @@ def _near_label(labels, ctext: str, lo: int, hi: int):
                     best = (d, a, b)    # the label repeated (a merged cell): the copy before the values
     if best is None or tie or best[0] == 0:
         return None
+    # text as close to another row's label is that row's (本年新收… repeated in merged cells is
+    # row 一, not a misprinted row 二)
+    text = ctext[lo + best[1]:lo + best[2]]
+    from rapidfuzz.distance import Levenshtein as _L
+    for other in others:
+        core = _prefix_alternatives(other)[1]
+        if len(core) >= 4 and _L.distance(text, core) <= best[0]:
+            return None
     return _Match(lo + best[1], lo + best[2])
 
 
@@ -357,8 +372,8 @@ def _resolve_cells(vals: list[str], n: int, *, prefer_positional: bool = True,
 
 def _splits_spaced_numbers(blob: str, n: int) -> bool:
     """Reading `blob` as n cells cuts numbers the text prints apart (258 12 1 1 as seven cells):
-    the row's blank cells were lost, not its digits run together, so a cut is taken only where the
-    row's identities vouch for it, never as printed (2|5|8|1|2|1|1 was published)."""
+    the row's blank cells were lost, not its digits run together, so no cut is taken (2|5|8|1|2|1|1
+    was published; even a cut the row total accepts splits a printed number)."""
     tokens = blob.split()
     return 1 < len(tokens) < n
 
@@ -581,13 +596,14 @@ class _Parser:
         for k, row in enumerate(rows):
             if any(a.row_id == row.id for a in out):
                 continue
+            others = tuple(l for r in rows if r.id != row.id for l in r.labels)
             before = [a for a in out if order[a.row_id] < k]
             after = [a for a in out if order[a.row_id] > k]
             if not before and not after:
                 continue
             lo = before[-1].end if before else max(start, after[0].start - window)
             hi = after[0].start if after else min(limit, lo + window)
-            m = _near_label(row.labels, ctext, lo, hi)
+            m = _near_label(row.labels, ctext, lo, hi, others)
             if m:
                 out.append(_Anchor(row.id, m.start(), _extend_annotation(ctext, m.end())))
                 out.sort(key=lambda a: order[a.row_id])
@@ -965,6 +981,8 @@ class _Parser:
         n = len(cols)
         exact: dict[str, list[int]] = {}
         blobs: dict[str, list[list[int]]] = {}
+        spaced: dict[str, list[list[int]]] = {}     # fewer numbers printed than cells
+        runs_together = False                       # the table prints cells without separators
         for i, a in enumerate(anchors):
             nxt = anchors[i + 1].start if i + 1 < len(anchors) else self._t3_tail_limit(a.end, limit)
             rr = self.read_after(a, nxt, n, header_cols=header)
@@ -978,8 +996,12 @@ class _Parser:
                 # digits that split only one way (one digit per cell, or no other cut without a
                 # leading zero) are kept as printed even if they do not add up: a source's error
                 # is data; otherwise the row total must hold
-                cands = every if len(every) == 1 and not _splits_spaced_numbers(rr.blob, n) else \
-                    [c for c in every if sum(c[:-1]) == c[-1]]
+                if _splits_spaced_numbers(rr.blob, n):
+                    spaced[a.row_id] = [c for c in every if sum(c[:-1]) == c[-1]]
+                    continue
+                runs_together |= len(rr.blob.split()) == 1 or any(
+                    len(t) > 1 and t.startswith("0") for t in rr.blob.split())
+                cands = every if len(every) == 1 else [c for c in every if sum(c[:-1]) == c[-1]]
                 blobs[a.row_id] = cands
                 continue
             if rr.short is not None:
@@ -988,6 +1010,16 @@ class _Parser:
                     exact[a.row_id] = vals
                     continue
             self.problems.append(Problem("cell_unreadable", f"table 3 row {a.row_id}: values not readable ({rr.how})"))
+        for rid, cands in spaced.items():
+            if runs_together:
+                # the table runs cells together elsewhere (0000000, 000023): its spaces are not cell
+                # boundaries (230 000023), so the identities may choose the cut
+                blobs[rid] = cands
+            else:
+                # numbers printed apart, fewer than cells: blank cells were lost (860 72 932);
+                # any cut splits a printed number, even one the row total accepts
+                self.problems.append(Problem("cell_unreadable", f"table 3 row {rid}: fewer numbers printed than "
+                                             f"{n} cells (blank cells lost); left unread"))
         if self.doc.ocr:
             # OCR misreads digits; a row that does not add up is more likely misread than
             # misprinted, so it is left out rather than reported as the source's error.
@@ -1024,8 +1056,11 @@ class _Parser:
             if got:
                 # one row of values up to the next row, not the values of sub-rows whose labels were lost
                 o_a, o_b = self.c.orig_end(got[0].end), self.c.orig(hi) if hi < len(self.c.text) else len(self.text)
-                if len(re.findall(r"\d+(?:\.\d+)?", self.text[o_a:o_b])) > len(t3.columns):
-                    continue
+                region = self.text[o_a:o_b]
+                first, _, rest = region.partition("\n")
+                if len(re.findall(r"\d+(?:\.\d+)?", region)) > len(t3.columns) or (
+                        "\t" in first and re.search(r"\d", rest)):
+                    continue    # values on the lines below a grid row: its sub-rows' labels were lost
             if got:
                 pos = len(before)
                 anchors = [*anchors[:pos], got[0], *anchors[pos:]]
@@ -1124,6 +1159,11 @@ class _Parser:
                 solutions.append(combo)
                 if len(solutions) > 50:
                     break
+        if len(solutions) > 50:
+            # stopped early: a row alike in the first 51 solutions may differ in the others
+            for k in keys:
+                self.problems.append(Problem("cells_run_together", f"table 3 row {k}: too many readings; left unread"))
+            return resolved
         for j, k in enumerate(keys):
             readings = {tuple(s[j]) for s in solutions}
             if len(readings) == 1:
@@ -1203,7 +1243,8 @@ class _Parser:
             if not any(c.strip() for c in cells):
                 all_blank = all_blank or cells        # a template left empty: zeros, if nothing else
                 continue
-            if len(cells) > n:
+            wider = len(cells) > n
+            if wider:
                 cells = self._t4_by_header(cells, lines[:k], n)
                 if cells is None:
                     continue
@@ -1211,6 +1252,11 @@ class _Parser:
             if rr.cells is not None:
                 vals = [numbers.read_value(c) for c in rr.cells]
                 if all(v is not None for v in vals):
+                    if wider and len(cells) > n and not self._t4_ok(vals):
+                        # cells dropped without a header saying which: only a reading that adds up
+                        self.problems.append(Problem("cell_unreadable", f"table 4: {len(cells)} cells for {n}, "
+                                                     "no header says which are surplus; left unread"))
+                        continue
                     return vals
         # 1b. a text line with the n values separated by spaces ("0 0 0 … 0"), as PDF text
         # layers and flattened web tables print them (a surplus trailing cell as in 1.)
@@ -1223,7 +1269,7 @@ class _Parser:
                     return vals
         # 2. one value per line, or the values of each block after its own label
         tokens: list[tuple[bool, str]] = []
-        single: list[bool] = []      # the token is its line's only cell
+        single: list[bool] = []      # the token's line holds value cells only (no label beside it)
         for ln in lines:
             if ln == "":
                 continue
@@ -1232,7 +1278,7 @@ class _Parser:
                 parts = parts[1:]
             for p in parts:
                 tokens.append((_is_value_cell(p), p))
-                single.append(len(parts) == 1)
+                single.append(all(_is_value_cell(q) for q in parts))
         run: list[str] = []
         best = None
         for is_val, p in tokens:
@@ -1247,9 +1293,8 @@ class _Parser:
             best = run
         if best is None:
             # one cell per line with blank cells: a run of exactly n cells, blanks in place. Only
-            # lines of one cell count: the blank cells of a grid row are places, and a grid row
-            # short of cells (a column lost at the page edge) plus a header's trailing blank is
-            # not fifteen cells in their places
+            # lines of values count: a header's trailing blank cell beside a grid row short of a
+            # cell (a column lost at the page edge) is not fifteen cells in their places
             run = []
             for (is_val, p), alone in zip(tokens + [(False, "")], single + [True]):
                 if is_val and alone:
@@ -1290,8 +1335,11 @@ class _Parser:
         blob = mm.group(0).strip()
         every = split_blob(blob, n)
         # a single possible split (one digit per cell…) is kept as printed even if a total is off
-        cands = every if len(every) == 1 and not _splits_spaced_numbers(blob, n) else \
-            [cd for cd in every if self._t4_ok(cd)]
+        if _splits_spaced_numbers(blob, n):
+            self.problems.append(Problem("cell_unreadable", f"table 4: {len(blob.split())} numbers printed for "
+                                         f"{n} cells (blank cells lost); left unread"))
+            return None
+        cands = every if len(every) == 1 else [cd for cd in every if self._t4_ok(cd)]
         if len(cands) == 1:
             return cands[0]
         self.problems.append(Problem("cells_run_together",

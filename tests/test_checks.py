@@ -26,8 +26,12 @@ def test_results_total_zero_fails_four_checks():
         "t3.results_sum.natural_person", "t3.results_sum.total"]
 
 
-def test_missing_cells_are_blank_zero_and_absent_tables_are_not_checked():
+def test_unread_cells_are_not_judged_and_absent_tables_are_not_checked():
+    """A blank cell is read as 0 and is in `cells`; a cell not in `cells` was left unread, and an
+    identity resting on it cannot be judged (failing it would blame the source for our gap)."""
     cells = {"t4.reconsideration.upheld": 2, "t4.reconsideration.total": 1}
+    assert checks.failed_checks("2021", {"t2": False, "t3": False, "t4": True}, cells) == []
+    cells.update({"t4.reconsideration.corrected": 0, "t4.reconsideration.other": 0, "t4.reconsideration.pending": 0})
     assert checks.failed_checks("2021", {"t2": False, "t3": False, "t4": True}, cells) == [
         "t4.block_total.reconsideration"]
     assert checks.failed_checks("2021", {"t2": False, "t3": False, "t4": False}, cells) == []

@@ -707,3 +707,54 @@ def test_procurement_count_and_amount_apart_on_one_line_with_the_unit_apart():
     found = tables.parse_tables(doc(lines, fmt="pdf"))
     assert found.cells.get("t2.procurement.projects") == 6
     assert found.cells.get("t2.procurement.amount_wan") == 25.1
+
+
+def _pdf_t3_lines(rows, label=lambda r: r.label, values=None):
+    lines = ["三、收到和处理政府信息公开申请情况", "申请人情况", "自然人 商业企业 科研机构 社会公益组织 法律服务机构 其他 总计"]
+    for r in codebook.template("2021").tables["t3"].rows:
+        vals = (values or {}).get(r.id, rows[r.id])
+        lines.append(label(r) + " " + " ".join(str(x) for x in vals if x != ""))
+    return lines
+
+
+def test_hostile_second_reading_cases_give_no_wrong_value():
+    """Inputs a hostile reviewer built against the label and value rules: each once produced a
+    wrong number or a false identity failure."""
+    cols = [c.id for c in codebook.template("2021").tables["t3"].columns]
+    # an absent row 二 beside row 一's label repeated in merged cells: not a misprinted row 二
+    lines = t2_2021_lines() + [l for l in t3_grid_lines() if not l.startswith("二、上年结转")] + T4_LINES
+    found = tables.parse_tables(doc(lines))
+    assert not any(k.startswith("t3.carried_over.") for k in found.cells)
+    assert checks.failed_checks(found.template, found.tables, found.cells) == []
+    # a label printed without its first character (3.及“三安全一稳定”) is matched from its number,
+    # not from the "." (whose digit would have become the row before's seventh cell)
+    rows = t3_rows_values("2021")
+    rows.update(denied_prohibited=[1, 0, 0, 0, 0, 0, 1], results_total=[5, 1, 0, 0, 0, 0, 6],
+                new_received=[6, 1, 0, 0, 0, 0, 7])
+    lines = _pdf_t3_lines(rows, label=lambda r: "3.及“三安全一稳定”" if r.id == "denied_three_safeties" else r.label,
+                          values={"denied_prohibited": [1, "", 0, 0, 0, 0, 1]})
+    found = tables.parse_tables(doc(t2_2021_lines() + lines + T4_LINES, fmt="pdf"))
+    assert found.cells.get("t3.denied_prohibited.total") in (None, 1)
+    assert checks.failed_checks(found.template, found.tables, found.cells) == []
+    # a label printed without its number: the digit before it is the row before's last value
+    rows = t3_rows_values("2021")
+    rows.update(denied_internal=[0, 3, 3, 5, 5, 0, 16], results_total=[4, 4, 3, 5, 5, 0, 21],
+                new_received=[5, 4, 3, 5, 5, 0, 22])
+    lines = _pdf_t3_lines(rows, label=lambda r: "属于四类过程性信息" if r.id == "denied_process" else r.label)
+    found = tables.parse_tables(doc(t2_2021_lines() + lines + T4_LINES, fmt="pdf"))
+    assert [found.cells.get(f"t3.denied_internal.{c}") for c in cols] in ([0, 3, 3, 5, 5, 0, 16], [None] * 7)
+    # a date in a row's annotation is not its values
+    rows = t3_rows_values("2021")
+    lines = _pdf_t3_lines(rows, label=lambda r: r.label + ("（截至2022年1月10日）" if r.id == "carried_forward" else ""))
+    found = tables.parse_tables(doc(t2_2021_lines() + lines + T4_LINES, fmt="pdf"))
+    assert [found.cells.get(f"t3.carried_forward.{c}") for c in cols] == rows["carried_forward"]
+    # （六）其他处理 with blank cells on its line and a value on the line below: not a row of zeros
+    found = tables.parse_tables(doc(_hybrid_lines(["三、本年度办理结果\t（六）其他处理\t\t\t\t\t\t\t\t\t",
+                                                   "\t\t\t1\t0\t0\t0\t0\t0\t1", "\t\t\t\t\t\t\t\t\t\t"])))
+    assert not any(k.startswith("t3.other.") for k in found.cells)
+    assert checks.failed_checks(found.template, found.tables, found.cells) == []
+    # table 4 as three grid lines of five, blanks in place
+    t4 = ["四、政府信息公开行政复议、行政诉讼情况", *T4_LINES[1:4], "5\t\t\t2\t7", "8\t\t\t1\t9", "\t\t\t\t",
+          "五、存在的主要问题及改进情况", "无。"]
+    found = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines() + t4))
+    assert [v for k, v in found.cells.items() if k.startswith("t4.")] == [5, 0, 0, 2, 7, 8, 0, 0, 1, 9, 0, 0, 0, 0, 0]

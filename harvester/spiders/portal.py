@@ -29,6 +29,9 @@ from parsers.extract import signature
 REPORT_SECTIONS = re.compile(r"总体情况|主动公开政府信息情况|收到和处理政府信息公开申请|行政复议、行政诉讼|"
                              r"存在的主要问题|其他需要报告的事项")
 SOFT_404 = re.compile(r"页面不存在|页面未找到|找不到(该|您要的)?页面|页面已(被)?删除|404\s*Not\s*Found|文章不存在|信息不存在")
+# Every SOFT_404 phrase holds one of these, in markup or not: a page without any cannot be one, and
+# its text need not be assembled (an XPath over the whole page, a tenth of a crawl's spider time).
+SOFT_404_MUST = re.compile(r"存|找|删|404")
 # Raw HTML that only a browser can turn into a list (PORTALS.md, "JavaScript-rendered pages").
 SCRIPT_RENDERED = re.compile(r"document\.write|innerHTML|atob\(|\.append\(|\.html\(|createElement|v-for|ng-repeat")
 SCRIPT_LIST_HINT = re.compile(r"href|<a[\s>]|<li|\burl\b|title|atob")
@@ -165,6 +168,8 @@ class PortalSpider(scrapy.Spider):
     def _soft_404(self, response) -> bool:
         if not isinstance(response, HtmlResponse) or len(response.body) >= 20000:
             return False          # a real article is long; only short pages can be soft 404s
+        if not SOFT_404_MUST.search(response.text):
+            return False
         text = response.xpath("normalize-space(concat(string(//title), ' ', string(//body)))").get() or ""
         return bool(SOFT_404.search(text[:3000]))
 
