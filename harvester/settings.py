@@ -81,6 +81,9 @@ OGI_BROWSER = True                        # render lists whose static reading fi
 OGI_MAX_RENDERS = 50                      # rendered list pages per portal and run
 OGI_MAX_BROWSER_CLICKS = 30               # clicks on one rendered list's own pager ("next", "more")
 OGI_MAX_CAPTURED_RESPONSES = 200          # script replies mined per rendered page
+# When the menus lead to no report, the site's own search box is asked (once per form, at most this many).
+OGI_MAX_SITE_SEARCHES = 2
+OGI_SITE_SEARCH_QUERY = "政府信息公开工作年度报告"
 OGI_INCREMENTAL = True                    # known report pages/attachments not re-downloaded (harvester.incremental)
 OGI_RESUME_MAX_HOURS = 24                 # a killed run younger than this is resumed from what it stored
 OGI_REVALIDATE_DAYS = 7                   # younger than this: answered from the store; older: conditional GET
