@@ -306,13 +306,18 @@ class PortalSpider(scrapy.Spider):
             if not links or not same_site:
                 continue
             self.counts["captured_api_replies"] += 1
+            stated = rendered.reply_total(body)
+            if stated and self._list_root(response) not in self._lists and len(self._lists) < 1000:
+                # The list states its total only in its API's reply (recordCount, <total>).
+                self._lists[self._list_root(response)] = {"stated": stated, "found": set()}
             reply = TextResponse(url=url, body=body, headers={"Content-Type": ctype or "application/octet-stream"},
                                  request=scrapy.Request(url, method=method, body=post_data or b""))
             yield self._body_item(reply, "api")
             for item in self._follow(links, response, depth, on_report_page=False):
                 yield item
             replies.append((url, body, method, post_data, links))
-        yield from self._start_replays(replies, response, depth)
+        for item in self._start_replays(replies, response, depth):
+            yield item
 
     # ------------------------------------------------------------------ replaying a list request
     MAX_REPLAYED_ENDPOINTS = 3          # list requests replayed per rendered page
@@ -592,7 +597,8 @@ class PortalSpider(scrapy.Spider):
     def _note_stated_total(self, response) -> None:
         """The first page of a list: keep the total it states (共N条, recordCount…), if any."""
         root = self._list_root(response)
-        if self._lists.get(root, {}).get("stated") is not None or response.meta.get("list_root") \
+        # A pager's page belongs to its first page's list; a rendered page is its own first page.
+        if self._lists.get(root, {}).get("stated") is not None or root != response.url.split("#", 1)[0] \
                 or not isinstance(response, TextResponse):
             return
         stated = stated_totals(response.text)
