@@ -307,9 +307,9 @@ class PortalSpider(scrapy.Spider):
                 continue
             self.counts["captured_api_replies"] += 1
             stated = rendered.reply_total(body)
-            if stated and self._list_root(response) not in self._lists and len(self._lists) < 1000:
-                # The list states its total only in its API's reply (recordCount, <total>).
-                self._lists[self._list_root(response)] = {"stated": stated, "found": set()}
+            tracked = self._lists.setdefault(self._list_root(response), {"stated": None, "found": set()})
+            if stated and tracked["stated"] is None:
+                tracked["stated"] = stated      # the list states its total only in its API's reply
             reply = TextResponse(url=url, body=body, headers={"Content-Type": ctype or "application/octet-stream"},
                                  request=scrapy.Request(url, method=method, body=post_data or b""))
             yield self._body_item(reply, "api")
@@ -500,7 +500,9 @@ class PortalSpider(scrapy.Spider):
                                              same_site=same_site)
             if verdict.decision == classify.REJECT:
                 followed["rejected"] += 1
-            if (root in self._lists or self.track_every_list) and not on_report_page \
+            # Records are counted for every list (a total may turn up later, in a rendered page's
+            # API reply), not only for lists whose first page stated one.
+            if (root in self._lists or self.track_every_list or len(self._lists) < 1000) and not on_report_page \
                     and self._is_record(link, verdict):
                 self._lists.setdefault(root, {"stated": None, "found": set()})["found"].add(url)
             if verdict.decision in (classify.REPORT, classify.ATTACHMENT, classify.TWIN, classify.REJECT):
