@@ -18,6 +18,10 @@ nothing:
   in GBK bytes with no charset; its 下一页 is a dead javascript:void(0). JSONP list interfaces with a
   callback parameter as in 373974360/oldCms deya/package/jsp/brow/weiboList.jsp; TRS field names
   (DocTitle, DocPubUrl, RecordCount).
+- gopage-form: a list whose pager is `javascript:goPage(n)` setting a hidden field of a
+  <form method=post> and submitting it (the pattern of public JSP list pages found by `find_string`
+  "function goPage(": document.forms[…].submit(), document.coSearchForm.pageIndex.value = n); the
+  browser clicks 下一页 and reads each page the form's POST brings.
 - search-only: a home page whose 政务公开 menu leads only to other columns; the reports are found
   through the site's own search box (a TRS WAS5 form, /was5/web/search?channelid=…&searchword=…&page=N,
   as public scrapers of gov.cn sites call it, e.g. the putian.gov.cn and moe.gov.cn URLs found by
@@ -221,6 +225,34 @@ def gbk_reply(q: dict) -> bytes:
     return f"{q.get('callback', 'cb')}({body});".encode("gb18030")
 
 
+# ----------------------------------------------------------------------------- gopage-form
+GOPAGE_ROWS = [
+    ("平潭综合实验区管委会2019年政府信息公开工作年度报告", "/gk/art/2020/1.html", "pingtan-zone-2019.txt"),
+    ("2020年政务公开工作要点", "/gk/art/2020/2.html", None),
+    ("平潭县人民政府2013年政府信息公开工作年度报告", "/gk/art/2014/3.html", "pingtan-county-2013.txt"),
+    ("平潭综合实验区管委会2014年政府信息公开工作年度报告", "/gk/art/2015/4.html", "pingtan-zone-2014.txt"),
+    ("2014年度部门决算", "/gk/art/2015/5.html", None),
+    ("关于报送2014年政府信息公开工作年度报告的函", "/gk/art/2015/6.html", None),
+    ("淄博市大数据局2023年政府信息公开工作年度报告", "/gk/art/2024/7.html", "zibo-bigdata-2023.txt"),
+]
+
+
+def gopage_list(form: dict, off: int) -> bytes:
+    ok = form.get("channelId", "77") == "77"
+    n = int(form.get("pageIndex", 1) or 1)
+    pages = -(-len(GOPAGE_ROWS) // 3)
+    rows = GOPAGE_ROWS[(n - 1) * 3: n * 3] if ok else []
+    items = "".join(f'<li><a href="{u}" target="_blank">{t}</a><span>2024-01-20</span></li>' for t, u, _ in rows)
+    nxt = f'<a href="javascript:goPage({n + 1})">下一页</a>' if n < pages else '<span class="disabled">下一页</span>'
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>政府信息公开年报</title>{OFF.format(off=off)}</head>'
+            '<body><div class="crumb"><a href="/gk/index.html">首页</a> &gt; 年报</div>'
+            '<form name="listForm" id="listForm" method="post" action="/gk/nb/list.do">'
+            f'<input type="hidden" name="channelId" value="77"><input type="hidden" name="pageIndex" value="{n}"></form>'
+            f'<ul class="list">{items}</ul><div class="pager">共{len(GOPAGE_ROWS)}条 第{n}/{pages}页 {nxt}</div>'
+            '<script>function goPage(n) { var f = document.forms["listForm"]; f.pageIndex.value = n; f.submit(); }'
+            '</script></body></html>').encode()
+
+
 # ----------------------------------------------------------------------------- search-only
 def home_page(title: str, body: str, off: int) -> bytes:
     return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title>{OFF.format(off=off)}</head><body>'
@@ -282,6 +314,8 @@ def make_pages(off: int) -> dict:
             pages[url] = ("application/octet-stream", (DOCS / doc).read_bytes())
         else:
             pages[url] = ("text/html", article(title, doc, "gbk") if doc else lookalike(title, "gbk"))
+    for title, url, doc in GOPAGE_ROWS:
+        pages[url] = ("text/html; charset=utf-8", article(title, doc) if doc else lookalike(title))
     for title, url, doc in SEARCH_ROWS:
         if doc and doc.endswith(".html"):
             pages[url] = ("text/html; charset=utf-8", (DOCS / doc).read_bytes())
@@ -336,6 +370,9 @@ def replayed(tmp_path_factory):
                 return self._send("application/json;charset=UTF-8", tree_reply(json.loads(body or b"{}")))
             if parts.path == "/interface/getdocs.jsp":
                 return self._send("application/javascript", gbk_reply(q))
+            if parts.path == "/gk/nb/list.do":
+                form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
+                return self._send("text/html; charset=utf-8", gopage_list(form, off.server_address[1]))
             if parts.path == "/was5/web/search":
                 return self._send("text/html; charset=utf-8", search_reply(q))
             found = pages.get(parts.path)
@@ -361,6 +398,7 @@ def replayed(tmp_path_factory):
         {"name": "scroll-box", "start_url": base + "/xxgk/nb/index.html"},
         {"name": "catalog-tree", "start_url": base + "/zwgk/xxgkml/index.html"},
         {"name": "gbk-jsonp", "start_url": base + "/col/nb/index.htm"},
+        {"name": "gopage-form", "start_url": base + "/gk/nb/list.do"},
         {"name": "search-only", "start_url": base + "/s/index.html"}]}, allow_unicode=True), encoding="utf-8")
     try:
         result = run_ogi(*crawl_args(registry, tmp / "ogi.db"), check=False)
@@ -409,6 +447,13 @@ def test_gbk_jsonp_paged_by_its_offset(replayed):
     assert "平潭县2014年部门预算" in titles            # GBK titles read right
 
 
+def test_a_pager_that_posts_a_hidden_form_is_clicked(replayed):
+    assert found_by(replayed["db"], "gopage-form") == {
+        ("平潭综合实验区管委会", 2019), ("平潭县人民政府", 2013), ("平潭综合实验区管委会", 2014), ("淄博市大数据局", 2023)}
+    posts = {b for m, p, b in replayed["asked"] if p == "/gk/nb/list.do" and m == "POST"}
+    assert posts == {"channelId=77&pageIndex=2", "channelId=77&pageIndex=3"}, posts
+
+
 def test_site_search_when_the_menus_lead_nowhere(replayed):
     db, base = replayed["db"], replayed["base"]
     assert found_by(db, "search-only") == {
@@ -432,7 +477,8 @@ def test_every_stated_total_is_met(replayed):
     table = lines[next(i for i, ln in enumerate(lines) if ln.split()[:3] == ["portal", "stated", "found"]) + 1:]
     per_list = {ln.split()[0]: (int(ln.split()[1]), int(ln.split()[2])) for ln in table
                 if len(ln.split()) == 4 and ln.split()[1].isdigit()}
-    assert per_list == {"scroll-box": (8, 8), "catalog-tree": (9, 9), "gbk-jsonp": (12, 12), "search-only": (4, 4)}
+    assert per_list == {"scroll-box": (8, 8), "catalog-tree": (9, 9), "gbk-jsonp": (12, 12), "gopage-form": (7, 7),
+                        "search-only": (4, 4)}
 
 
 def test_nothing_is_asked_of_the_off_site_host(replayed):

@@ -33,7 +33,9 @@ SOFT_404 = re.compile(r"页面不存在|页面未找到|找不到(该|您要的)
 SCRIPT_RENDERED = re.compile(r"document\.write|innerHTML|atob\(|\.append\(|\.html\(|createElement|v-for|ng-repeat")
 SCRIPT_LIST_HINT = re.compile(r"href|<a[\s>]|<li|\burl\b|title|atob")
 # Scripts that fetch their list (the endpoint may live in an external file we never read).
-SCRIPT_FETCHES = re.compile(r"XMLHttpRequest|\$\.(ajax|get|post|getJSON)|fetch\(|axios|jsonp|\.load\(", re.I)
+# A pager script that submits a form (javascript:goPage(n) setting a hidden field) fetches too.
+SCRIPT_FETCHES = re.compile(r"XMLHttpRequest|\$\.(ajax|get|post|getJSON)|fetch\(|axios|jsonp|\.load\(|\.submit\(\s*\)",
+                            re.I)
 # Totals a list states for itself (共23条, recordCount: '23', totalRecord=23…).
 STATED_TOTAL = re.compile(
     r"共\s*(\d{1,6})\s*(?:条|篇|项|个|份)|(?:recordCount|totalRecord|totalCount|totalNum|record_count)"
@@ -402,10 +404,15 @@ class PortalSpider(scrapy.Spider):
 
     @staticmethod
     async def _settled_content(page) -> str:
-        try:
-            await page.wait_for_load_state("networkidle", timeout=5000)
-        except Exception:
-            pass            # a page that keeps polling: take what it shows now
+        for _ in range(5):
+            try:
+                await page.wait_for_load_state("networkidle", timeout=5000)
+            except Exception:
+                pass            # a page that keeps polling: take what it shows now
+            try:
+                return await page.content()
+            except Exception:   # a click started a navigation (a pager submitting a form): let it land
+                await asyncio.sleep(0.3)
         return await page.content()
 
     def _budget_hit(self, budget: str, limit: int, url: str):
