@@ -400,12 +400,19 @@ def replayed(tmp_path_factory):
         {"name": "gbk-jsonp", "start_url": base + "/col/nb/index.htm"},
         {"name": "gopage-form", "start_url": base + "/gk/nb/list.do"},
         {"name": "search-only", "start_url": base + "/s/index.html"}]}, allow_unicode=True), encoding="utf-8")
+    capped = tmp / "capped.yaml"       # the same list under a list-page budget too small for it
+    capped.write_text(yaml.safe_dump({"portals": [
+        {"name": "scroll-box-capped", "start_url": base + "/xxgk/nb/index.html", "max_list_pages": 2}]}),
+        encoding="utf-8")
     try:
         result = run_ogi(*crawl_args(registry, tmp / "ogi.db"), check=False)
+        first = list(asked)
+        run_ogi(*crawl_args(capped, tmp / "capped.db"), check=False)
     finally:
         portal.shutdown()
         off.shutdown()
-    return {"db": sqlite_utils.Database(tmp / "ogi.db"), "off_hits": off_hits, "asked": asked, "base": base,
+    return {"db": sqlite_utils.Database(tmp / "ogi.db"), "capped": sqlite_utils.Database(tmp / "capped.db"),
+            "off_hits": off_hits, "asked": first, "base": base,
             "stdout": result.stdout, "stderr": result.stderr}
 
 
@@ -479,6 +486,13 @@ def test_every_stated_total_is_met(replayed):
                 if len(ln.split()) == 4 and ln.split()[1].isdigit()}
     assert per_list == {"scroll-box": (8, 8), "catalog-tree": (9, 9), "gbk-jsonp": (12, 12), "gopage-form": (7, 7),
                         "search-only": (4, 4)}
+
+
+def test_a_replay_stops_at_the_list_page_budget_and_says_so(replayed):
+    db = replayed["capped"]
+    kinds = {r["kind"]: r["message"] for r in db.query("select kind, message from errors")}
+    assert "budget_list_pages" in kinds
+    assert "states 8 records; 6" in kinds["list_incomplete"]
 
 
 def test_nothing_is_asked_of_the_off_site_host(replayed):
