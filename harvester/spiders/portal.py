@@ -104,6 +104,7 @@ class PortalSpider(scrapy.Spider):
     # Distributed workers each see part of a list's pages: they keep what they found on any list
     # (stated total or not) and the writer joins the parts (harvester.distributed).
     track_every_list = False
+    searches_site = True            # the site's search box as a last route in (see _search_when_idle)
 
     def __init__(self, portal: dict, run_id: int | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -563,7 +564,7 @@ class PortalSpider(scrapy.Spider):
         """The menus led to no report: ask the site's own search box (seen on a hub page) for the
         reports, once, and read its results as a list. The search page's address and the page the
         box was on are stored like any hop (urls.referrer)."""
-        if self._searched or not self._search_forms or self.counts["reports_followed"]:
+        if not self.searches_site or self._searched or not self._search_forms or self.counts["reports_followed"]:
             return
         self._searched = True
         limit = self.settings.getint("OGI_MAX_SITE_SEARCHES")
