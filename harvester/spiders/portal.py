@@ -33,9 +33,10 @@ SOFT_404 = re.compile(r"页面不存在|页面未找到|找不到(该|您要的)
 SCRIPT_RENDERED = re.compile(r"document\.write|innerHTML|atob\(|\.append\(|\.html\(|createElement|v-for|ng-repeat")
 SCRIPT_LIST_HINT = re.compile(r"href|<a[\s>]|<li|\burl\b|title|atob")
 # Scripts that fetch their list (the endpoint may live in an external file we never read).
-# A pager script that submits a form (javascript:goPage(n) setting a hidden field) fetches too.
-SCRIPT_FETCHES = re.compile(r"XMLHttpRequest|\$\.(ajax|get|post|getJSON)|fetch\(|axios|jsonp|\.load\(|\.submit\(\s*\)",
-                            re.I)
+SCRIPT_FETCHES = re.compile(r"XMLHttpRequest|\$\.(ajax|get|post|getJSON)|fetch\(|axios|jsonp|\.load\(", re.I)
+# A pager script that submits a form (javascript:goPage(n) setting a hidden page field) fetches too;
+# a search box's submit() alone does not make a page worth rendering.
+FORM_PAGER = re.compile(r"page.{0,200}?\.submit\(\s*\)", re.I | re.S)
 # Totals a list states for itself (共23条, recordCount: '23', totalRecord=23…).
 STATED_TOTAL = re.compile(
     r"共\s*(\d{1,6})\s*(?:条|篇|项|个|份)|(?:recordCount|totalRecord|totalCount|totalNum|record_count)"
@@ -663,7 +664,7 @@ class PortalSpider(scrapy.Spider):
         external = [response.urljoin(src) for src in response.css("script[src]::attr(src)").getall()]
         own_scripts = [u for u in external if urlsplit(u).hostname in self.allowed_hosts]
         builds = bool(SCRIPT_RENDERED.search(scripts) and SCRIPT_LIST_HINT.search(scripts))
-        fetches = bool(SCRIPT_FETCHES.search(scripts)) or bool(own_scripts)
+        fetches = bool(SCRIPT_FETCHES.search(scripts) or FORM_PAGER.search(scripts)) or bool(own_scripts)
         if not followed["report"]:
             # Nothing found: render if the page's scripts could be what shows the list.
             return builds or fetches
