@@ -183,7 +183,9 @@ def schedule_install(kind, portals_file, db_path, dest, print_only):
 @click.option("--text/--no-text", default=False, help="Include the normalised full text.")
 @click.option("--workers", default=1, help="Parse in this many worker processes.")
 def parse(files, as_json, text, workers):
-    """Parse report files (HTML, PDF, DOCX, DOC, WPS, TXT, images) into records."""
+    """Parse report files (HTML, PDF, DOCX, DOC, WPS, TXT, images) into records.
+
+    A file whose name starts with '-' goes after '--': ogi parse --json -- -report.html"""
     from harvester.parsing import parse_files
     for record in parse_files(files, workers=workers):
         if not text:

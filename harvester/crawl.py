@@ -19,7 +19,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from harvester import db as dbmod
-from harvester import schedule
+from harvester import health, schedule
 from harvester.registry import load_portals
 
 log = logging.getLogger(__name__)
@@ -162,14 +162,9 @@ def finish_runs(db_path, finished: list[tuple[dict, int, dict]]) -> CrawlSummary
             "finished": dbmod.now()})
         _record_incomplete_lists(database, run_id, portal["name"], stats.get("ogi/lists") or [])
         row = database["crawl_runs"].get(run_id)
-        previous = database.execute(
-            "select reports from crawl_runs where portal = ? and id < ? and status = 'finished' "
-            "order by id desc limit 1", [portal["name"], run_id]).fetchone()
-        if previous and (row["reports"] or 0) < (previous[0] or 0):
-            # Breakage made visible: a portal that yields fewer reports than last time.
-            message = f"reports found dropped from {previous[0]} to {row['reports']} since the last run"
-            database["errors"].insert({"run_id": run_id, "portal": portal["name"], "url": portal["start_url"],
-                                       "kind": "count_dropped", "message": message, "at": dbmod.now()})
+        # Breakage made visible: fewer reports than last time, none at all, errors or unreadable
+        # documents spiking (harvester.health)
+        if "count_dropped" in health.check_run(database, portal, run_id):
             row = {**row, "status": "dropped"}
         summary.rows.append({**row, "lists": stats.get("ogi/lists") or []})
         schedule.record_run(database, portal, {**row, "status": database["crawl_runs"].get(run_id)["status"]})

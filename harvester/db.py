@@ -125,14 +125,13 @@ class DatabaseBusy(RuntimeError):
 
 
 @contextlib.contextmanager
-def writer(path: str | Path, *, wait: bool = True, what: str = "ogi"):
-    """Writers take turns: one crawl or reparse at a time per database file, by an exclusive lock
-    next to it. A second writer waits (saying so on stderr) or, with wait=False, raises
-    DatabaseBusy naming the holder. SQLite's own locking cannot do this alone: a crawl's rebuild
-    holds the write lock longer than any busy timeout."""
-    lock_path = Path(str(path) + ".write.lock")
+def file_lock(lock_path: str | Path, what: str, *, wait: bool, waiting: str = ""):
+    """An exclusive flock on `lock_path`, which then names its holder (`what` and our pid). Yields None
+    once held, or, with wait=False, the holder's name when another process holds it. `waiting` is
+    printed on stderr before blocking. Closing the file releases the lock, even after SIGKILL."""
+    lock_path = Path(lock_path)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(lock_path, "a+")
+    fh = open(lock_path, "a+")        # not "w": truncating would erase the holder's name before we hold it
     try:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -140,16 +139,31 @@ def writer(path: str | Path, *, wait: bool = True, what: str = "ogi"):
             fh.seek(0)
             holder = fh.read().strip() or "another process"
             if not wait:
-                raise DatabaseBusy(f"{path} is being written by {holder}; wait for it to finish or use another --db")
-            print(f"waiting: {path} is being written by {holder}", file=sys.stderr, flush=True)
+                yield holder
+                return
+            if waiting:
+                print(waiting.format(holder=holder), file=sys.stderr, flush=True)
             fcntl.flock(fh, fcntl.LOCK_EX)
         fh.seek(0)
         fh.truncate()
         fh.write(f"{what} (pid {os.getpid()})")
         fh.flush()
-        yield
+        yield None
     finally:
-        fh.close()            # closing releases the lock
+        fh.close()
+
+
+@contextlib.contextmanager
+def writer(path: str | Path, *, wait: bool = True, what: str = "ogi"):
+    """Writers take turns: one crawl or reparse at a time per database file, by an exclusive lock
+    next to it. A second writer waits (saying so on stderr) or, with wait=False, raises
+    DatabaseBusy naming the holder. SQLite's own locking cannot do this alone: a crawl's rebuild
+    holds the write lock longer than any busy timeout."""
+    with file_lock(str(path) + ".write.lock", what, wait=wait,
+                   waiting=f"waiting: {path} is being written by {{holder}}") as holder:
+        if holder:
+            raise DatabaseBusy(f"{path} is being written by {holder}; wait for it to finish or use another --db")
+        yield
 
 
 def now() -> str:

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import re
 from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, TextResponse
 
-META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
-GB_FAMILY = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "euc-cn", "hz-gb-2312"}
+from parsers import charsets
+
 
 
 class OffsiteRefused(IgnoreRequest):
@@ -97,36 +96,14 @@ class LoopAwareRedirectMiddleware(RedirectMiddleware):
         return super()._redirect(redirected, request, reason)
 
 
-def _charset_from_header(response) -> str | None:
-    content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
-    match = re.search(r"charset\s*=\s*([\w\-]+)", content_type)
-    return match.group(1) if match else None
-
-
 def _pick_encoding(body: bytes, header: str | None) -> str | None:
-    """Header, then meta, then a UTF-8 trial, then GB18030: the order PORTALS.md recommends.
-
-    GB2312/GBK labels are decoded as GB18030, its superset, because pages labelled GB2312 often
-    contain GBK-only characters (rare characters in names).
-    """
-    declared = header
-    if not declared:
-        match = META_CHARSET.search(body[:4096])
-        declared = match.group(1).decode("ascii", "ignore").lower() if match else None
-    if declared and declared.lower() in GB_FAMILY:
-        return "gb18030"
-    if declared:
-        return None                        # trust other declarations; Scrapy handles them
-    try:
-        body.decode("utf-8")
-        return None
-    except UnicodeDecodeError:
-        pass
-    try:
-        body.decode("gb18030")
-        return "gb18030"
-    except UnicodeDecodeError:
-        return None
+    """The encoding to give a response Scrapy would decode wrongly, by parsers.charsets' rule; None
+    where Scrapy's own reading is right (UTF-8, or a declared non-GB charset)."""
+    stated = header or charsets.from_meta(body[:4096])
+    if stated:
+        return "gb18030" if charsets.normalise(stated) == "gb18030" else None
+    found = charsets.trial(body)
+    return found if found == "gb18030" else None
 
 
 class ChineseEncodingMiddleware:
@@ -135,7 +112,7 @@ class ChineseEncodingMiddleware:
     def process_response(self, request, response, spider=None):
         if not isinstance(response, TextResponse):
             return response
-        encoding = _pick_encoding(response.body, _charset_from_header(response))
+        encoding = _pick_encoding(response.body, charsets.from_header(response.headers.get(b"Content-Type")))
         if encoding:
             cls = HtmlResponse if isinstance(response, HtmlResponse) else TextResponse
             return response.replace(cls=cls, encoding=encoding)

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
-import os
 import shlex
 import shutil
 import sys
@@ -92,20 +90,8 @@ def due(portals: list[dict], database, now: dt.datetime) -> list[dict]:
 @contextlib.contextmanager
 def exclusive(db_path: str | Path):
     """One `run-due` at a time per database; yields False when another holds the lock."""
-    lock_path = Path(str(db_path) + ".run-due.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        fh.write(str(os.getpid()))
-        fh.flush()
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with dbmod.file_lock(str(db_path) + ".run-due.lock", "ogi run-due", wait=False) as holder:
+        yield holder is None
 
 
 # ---------------------------------------------------------------------------------------- status

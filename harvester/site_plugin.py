@@ -24,6 +24,7 @@ from datasette.utils import escape_sqlite, path_with_added_args, path_with_remov
 from markupsafe import Markup
 
 from harvester import publish
+from parsers import charsets
 from harvester import site_metadata as sm
 
 PLUGIN = "ogi-site"
@@ -275,7 +276,7 @@ async def blob(request, datasette):
     if not re.match(r"^[\w.+-]+/[\w.+-]+$", media):
         media = "application/octet-stream"
     if media.startswith("text/"):
-        media += "; charset=" + _guess_charset(path)
+        media += "; charset=" + charsets.guess(path.read_bytes()[:4096])
     ext = (doc["format"] or "bin").strip(".") or "bin"
     ext = re.sub(r"[^A-Za-z0-9]", "", ext)[:8] or "bin"
     headers = {
@@ -286,18 +287,6 @@ async def blob(request, datasette):
         "Cache-Control": "public, max-age=31536000, immutable",
     }
     return Response(path.read_bytes(), status=200, headers=headers, content_type=media)
-
-
-def _guess_charset(path: Path) -> str:
-    head = path.read_bytes()[:4096]
-    m = re.search(rb'charset=["\']?([\w-]+)', head, re.I)
-    if m:
-        return m.group(1).decode("ascii", "replace")
-    try:
-        head.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "gb18030"
 
 
 @hookimpl

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import threading
 from pathlib import Path
 
@@ -106,5 +107,15 @@ def parse_file(path: str | Path) -> dict:
         record["errors"].append({"kind": "unreadable", "message": str(exc)})
     else:
         record = parse_bytes(data, filename=path.name)
-    record = {"file": str(path), **record}
+    record = {"file": display_path(path), **record}
     return record
+
+
+def display_path(path: Path) -> str:
+    """The path as given, printable in JSON: a name that is not UTF-8 (a GBK name from a Windows zip)
+    keeps its bytes as \\xNN escapes rather than becoming replacement characters nobody can map back."""
+    raw = os.fsencode(path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "backslashreplace")

@@ -288,6 +288,29 @@ def identities(template_id: str) -> tuple[Identity, ...]:
 
 
 @functools.cache
+def collapsed_rows(template_id: str) -> tuple[tuple[Row, tuple[str, ...]], ...]:
+    """Table-3 rows another template prints as one where this template has a group of sub-rows, with
+    the sub-rows' ids: 2019's single （六）其他处理 for 2021's three. Hybrid reports print the 2021
+    tables with that single row. Found by label (a row of another template whose label is one of
+    this template's group labels), so nothing here names a row."""
+    t3 = template(template_id).tables["t3"]
+    groups: dict[str, list[str]] = {}
+    for row in t3.rows:
+        if row.group:
+            groups.setdefault(normalise_label(row.group), []).append(row.id)
+    own = {row.id for row in t3.rows}
+    out = []
+    for other in TEMPLATES:
+        if other == template_id:
+            continue
+        for row in template(other).tables["t3"].rows:
+            subs = groups.get(normalise_label(row.label))
+            if subs and row.id not in own:
+                out.append((row, tuple(subs)))
+    return tuple(out)
+
+
+@functools.cache
 def non_template_labels() -> tuple[str, ...]:
     return tuple(normalise_label(str(x)) for x in raw().get("non_template_labels") or ())
 

@@ -23,6 +23,7 @@ import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor, TimeoutError
 
+from parsers import charsets
 from parsers.document import Extracted, Problem
 from parsers.normalise import normalise_cell, normalise_document, normalise_text, simplified_cells
 
@@ -109,12 +110,26 @@ def _format_from_name(filename: str | None, media_type: str | None) -> str | Non
     return None
 
 
+# File signatures (magic bytes): the one list, also what tells the crawler a response is a document.
+SIGNATURES = ((b"%PDF-", "pdf"), (b"PK\x03\x04", "zip"), (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole"),
+              (b"\x89PNG", "image"), (b"\xff\xd8\xff", "image"), (b"GIF8", "image"), (b"II*\x00", "image"),
+              (b"MM\x00*", "image"), (b"BM", "image"))
+
+
+def signature(head: bytes) -> str | None:
+    """pdf, zip (DOCX, XLSX…), ole (DOC, WPS, XLS) or image by the first bytes alone; None for text."""
+    for magic, kind in SIGNATURES:
+        if head.startswith(magic):
+            return kind
+    return None
+
+
 def sniff(data: bytes, filename: str | None = None, media_type: str | None = None) -> str:
     """The format by content first (names lie on portals), then by name and media type."""
-    head = data[:8]
+    kind = signature(data[:8])
     if data.lstrip()[:5] == b"%PDF-" or b"%PDF-" in data[:1024]:
         return "pdf"
-    if head.startswith(b"PK\x03\x04"):
+    if kind == "zip":
         try:
             names = zipfile.ZipFile(io.BytesIO(data)).namelist()
         except Exception:
@@ -124,11 +139,10 @@ def sniff(data: bytes, filename: str | None = None, media_type: str | None = Non
         if any(n.startswith("xl/") for n in names):
             return "xlsx"
         return "zip"
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+    if kind == "ole":
         by_name = _format_from_name(filename, media_type)
         return by_name if by_name in {"doc", "wps", "xls"} else "doc"
-    if head.startswith(b"\x89PNG") or head.startswith(b"\xff\xd8\xff") or head[:4] in (
-            b"GIF8", b"II*\x00", b"MM\x00*") or head[:2] == b"BM":
+    if kind == "image":
         return "image"
     by_name = _format_from_name(filename, media_type)
     sample = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
@@ -165,26 +179,12 @@ def _reads_as_text(head: bytes) -> bool:
 # ---------------------------------------------------------------------------------------------
 # decoding
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w-]+)""", re.I)
-
-
-def _norm_charset(name: str | None) -> str | None:
-    if not name:
-        return None
-    name = name.strip().lower()
-    if name in {"gb2312", "gbk", "gb_2312-80", "x-gbk", "cp936", "gb18030", "euc-cn"}:
-        return "gb18030"          # declared GB2312 pages routinely use GBK/GB18030 characters
-    if name in {"big5", "big5-hkscs", "x-big5"}:
-        return "big5hkscs"
-    return name
-
-
 def decode_bytes(data: bytes, declared: str | None = None) -> str:
     """BOM, then a declared charset, then UTF-8, then GB18030 or Big5, then charset-normalizer."""
     for bom, enc in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
         if data.startswith(bom):
             return data[len(bom):].decode(enc, errors="replace")
-    enc = _norm_charset(declared)
+    enc = charsets.normalise(declared)
     if enc:
         try:
             return data.decode(enc)
@@ -230,16 +230,11 @@ def _gb_or_big5(data: bytes, gb: str) -> str:
     return gb
 
 
-def _http_charset(media_type: str | None) -> str | None:
-    m = re.search(r"charset\s*=\s*([\w-]+)", media_type or "", re.I)
-    return m.group(1) if m else None
-
-
 # ---------------------------------------------------------------------------------------------
 # plain text
 
 def _read_txt(data: bytes, media_type: str | None) -> Extracted:
-    text = decode_bytes(data, _http_charset(media_type))
+    text = decode_bytes(data, charsets.from_header(media_type))
     return Extracted(format="txt", text=pipe_cells_to_tabs(text), published=None)
 
 
@@ -299,11 +294,7 @@ _ICON_SRC = re.compile(r"(icon|logo|share|weixin|wechat|weibo|qr|ewm|erweima|ban
 def _read_html(data: bytes, media_type: str | None) -> Extracted:
     from lxml import etree
 
-    declared = _http_charset(media_type)
-    if not declared:
-        m = _META_CHARSET.search(data[:8192])
-        declared = m.group(1).decode("ascii", "ignore") if m else None
-    text = decode_bytes(data, declared)
+    text = decode_bytes(data, charsets.declared(data, media_type))
     text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
     if not text.strip():
         return Extracted(format="html")

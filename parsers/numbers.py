@@ -93,6 +93,14 @@ def read_cell(cell: str, *, signed: bool = False, money: bool = False,
         body = body[1:]
     # An unsigned count printed with a minus is kept as printed: a source error, not ours.
 
+    # Digits split by spaces inside one cell join back only when the split is a thousands
+    # grouping (1 234 567) or letter-spacing (2 5 8); "6 251000" is two numbers run into one cell
+    # (a project count and an amount), never 6251000.
+    groups = re.findall(r"\d+", re.sub(r"(?<=\d)[.]\d+", "", text))
+    if len(groups) > 1 and re.fullmatch(r"[\d\s\u00a0\u3000.,+\-−－万元]*", text) and not (
+            all(len(g) == 3 for g in groups[1:]) and len(groups[0]) <= 3 or all(len(g) == 1 for g in groups)):
+        if re.search(r"\d[\s\u00a0\u3000]+\d", text):
+            return Reading(None)
     unit = _unit_of(body) if money else None
     body_num = body
     for word in ("万元", "万", "元"):

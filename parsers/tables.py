@@ -152,6 +152,11 @@ def _extend_annotation(ctext: str, end: int) -> int:
         close = ctext.find(")", end, end + 60)
         if close < 0 or re.fullmatch(rf"[{_CN_NUM}]+", ctext[end + 1:close]):
             break
+        digit = re.search(r"\d", ctext[end + 1:close])
+        if digit:
+            # the row's values inside its annotation: a wrapped cell printed around its values
+            # ((二)部分公开(区分处理的,只计这 / 29 0 0 … / 一情形,不计其他情形)): stop before them
+            return end + 1 + digit.start()
         end = close + 1
     return end
 
@@ -189,6 +194,60 @@ def _fuzzy_search(labels, ctext: str, pos: int, hi: int):
     return None
 
 
+def _near_label(labels, ctext: str, lo: int, hi: int):
+    """The one place in ctext[lo:hi] closest to a label core (edit distance: a character or, for long
+    labels, a quarter of them missing, wrong or extra), if it is close enough and no other place is
+    as close. The window holds no digit (values are not label text); past one edit, and for short
+    labels, the row's own numbering (2. / (三)) must stand right before it."""
+    from rapidfuzz.distance import Levenshtein
+
+    gap = ctext[lo:hi]
+    best: tuple[int, int, int] | None = None
+    tie = False
+    for label in labels:
+        prefix, core = _prefix_alternatives(label)
+        L = len(core)
+        if L < 6 and not prefix or L < 4:
+            continue            # a short core counts only with its numbering: （六）其处理
+        allowed = 1 if L < 10 else L // 4
+        seen: dict[tuple[int, int], int] = {}
+        for i in range(len(gap)):
+            if gap[i].isdigit():
+                continue
+            for w in range(max(3, L - allowed), L + allowed + 1):
+                piece = gap[i:i + w]
+                if len(piece) < w or any(ch.isdigit() for ch in piece):
+                    break
+                d = Levenshtein.distance(piece, core, score_cutoff=allowed)
+                if d > allowed or (piece[0] != core[0] and piece[-1] != core[-1]):
+                    continue
+                numbered = re.search(f"(?:{prefix})$", gap[:i]) if prefix else None
+                if numbered and numbered.group(0).isdigit():
+                    numbered = None     # a bare digit may as well be the last value of the row before
+                if (d > 1 or L < 6) and prefix and not numbered:
+                    continue
+                # the numbering is the label's, not the digits of the row before (…0000000 2.其他…)
+                seen[(numbered.start() if numbered else i, i + w)] = d
+        # a long label wrapped around its values (5.要求行政机关确认或重新 / 0 0 0 … / 出具已获取信息):
+        # its first half or more, numbered, right before the digits
+        if L >= 8 and prefix:
+            for m in re.finditer(f"(?:{prefix})({re.escape(core[:(L + 1) // 2])}[^\\d]*?)(?=\\d)", gap):
+                head, number = m.group(1), m.group(0)[:m.start(1) - m.start()]
+                if len(head) < L - 2 and core.startswith(head) and not number.isdigit():
+                    seen.setdefault((m.start(), m.end()), 1)
+        for (a, b), d in seen.items():
+            if best is None or d < best[0]:
+                best, tie = (d, a, b), False
+            elif d == best[0] and not (a < best[2] and best[1] < b):
+                if any(ch.isdigit() for ch in gap[min(b, best[2]):max(a, best[1])]):
+                    tie = True      # as close at another row's place: not ours to choose
+                elif a > best[1]:
+                    best = (d, a, b)    # the label repeated (a merged cell): the copy before the values
+    if best is None or tie or best[0] == 0:
+        return None
+    return _Match(lo + best[1], lo + best[2])
+
+
 # --------------------------------------------------------------------------- value cells
 _VALUE_CELL = re.compile(
     r"^[+\-]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)?\s*(?:万元|万|元|件|个|项|条)?$|^(?:增加|减少|新增|减)\d+(?:\.\d+)?$")
@@ -214,7 +273,12 @@ _RUN = re.compile(
 def _split_space_cells(cells: list[str]) -> list[str]:
     out = []
     for c in cells:
-        parts = c.split()
+        parts = []
+        for p in c.split():
+            if parts and not re.search(r"\d", p) and re.fullmatch(r"万元|万|元|件|个|项|条", p):
+                parts[-1] += p          # a unit printed apart is its number's (251000 元)
+            else:
+                parts.append(p)
         if len(parts) > 1 and all(_is_value_cell(p) and p.strip() for p in parts):
             out.extend(parts)
         else:
@@ -289,6 +353,14 @@ def _resolve_cells(vals: list[str], n: int, *, prefer_positional: bool = True,
 
 
 # --------------------------------------------------------------------------- run-together splits
+
+
+def _splits_spaced_numbers(blob: str, n: int) -> bool:
+    """Reading `blob` as n cells cuts numbers the text prints apart (258 12 1 1 as seven cells):
+    the row's blank cells were lost, not its digits run together, so a cut is taken only where the
+    row's identities vouch for it, never as printed (2|5|8|1|2|1|1 was published)."""
+    tokens = blob.split()
+    return 1 < len(tokens) < n
 
 
 def split_blob(blob: str, n: int, limit: int = 50000) -> list[list[int]]:
@@ -495,7 +567,33 @@ class _Parser:
             end = _extend_annotation(ctext, m.end())
             found.append(_Anchor(rid, m.start(), end))
             pos = end
-        return found
+        return self._fill_misprinted(rows, found, start, limit, window)
+
+    def _fill_misprinted(self, rows, found: list[_Anchor], start: int, limit: int, window: int) -> list[_Anchor]:
+        """Rows the exact pass missed, read as a human reader would: a label printed with characters
+        missing, wrong or extra (2.其他法律行政止公开) is the row the template puts between the rows
+        found on either side of it. Looked for only in that gap, and only when one place fits best."""
+        if not found:
+            return found
+        ctext = self.c.text
+        order = {r.id: k for k, r in enumerate(rows)}
+        out = list(found)
+        for k, row in enumerate(rows):
+            if any(a.row_id == row.id for a in out):
+                continue
+            before = [a for a in out if order[a.row_id] < k]
+            after = [a for a in out if order[a.row_id] > k]
+            if not before and not after:
+                continue
+            lo = before[-1].end if before else max(start, after[0].start - window)
+            hi = after[0].start if after else min(limit, lo + window)
+            m = _near_label(row.labels, ctext, lo, hi)
+            if m:
+                out.append(_Anchor(row.id, m.start(), _extend_annotation(ctext, m.end())))
+                out.sort(key=lambda a: order[a.row_id])
+                self.problems.append(Problem("label_misprinted", f"row {row.id} read from "
+                                             f"“{ctext[m.start():m.end()]}” between its neighbours"))
+        return out
 
     # -- reading the values after an anchor ---------------------------------------------
     def read_after(self, anchor: _Anchor, next_start: int, n: int, header_cols=None) -> RowRead:
@@ -576,7 +674,10 @@ class _Parser:
             # leading/trailing lone-tab lines are layout, not blank cells, when counts allow
             return _resolve_cells(cells, n, prefer_positional=False)
         for ln in lines:
-            cells.extend(ln.split("\t"))
+            if "\t" in ln:
+                cells.extend(ln.split("\t"))
+            elif ln.strip():
+                cells.append(ln)        # an empty line is a line end, not a blank cell
         return _resolve_cells([c for c in cells], n, prefer_positional=False)
 
     # -- cell values ---------------------------------------------------------------------
@@ -857,7 +958,8 @@ class _Parser:
         anchors = self.find_rows(t3.rows, start, limit)
         if len(anchors) < max(3, len(t3.rows) // 2):
             return {}, -1, -1, len(anchors)
-        self._note_missing_rows("table 3", t3.rows, anchors)
+        anchors, collapsed = self._collapsed_groups(t3, anchors, limit)
+        self._note_missing_rows("table 3", [r for r in t3.rows if r.id not in collapsed], anchors)
         header = self.t3_header(max(start, anchors[0].start - 3000), anchors[0].start)
         cols = [c.id for c in t3.columns]
         n = len(cols)
@@ -876,7 +978,8 @@ class _Parser:
                 # digits that split only one way (one digit per cell, or no other cut without a
                 # leading zero) are kept as printed even if they do not add up: a source's error
                 # is data; otherwise the row total must hold
-                cands = every if len(every) == 1 else [c for c in every if sum(c[:-1]) == c[-1]]
+                cands = every if len(every) == 1 and not _splits_spaced_numbers(rr.blob, n) else \
+                    [c for c in every if sum(c[:-1]) == c[-1]]
                 blobs[a.row_id] = cands
                 continue
             if rr.short is not None:
@@ -896,11 +999,42 @@ class _Parser:
                                                  f"table 3 row {rid}: OCR values do not add up; left unread"))
         resolved = self._resolve_t3_blobs(exact, blobs)
         cells = {}
-        for row in t3.rows:
+        for row in [*t3.rows, *(r for r, _ in codebook.collapsed_rows(self.tid))]:
             if row.id in resolved:
                 for c, v in zip(cols, resolved[row.id]):
                     cells[f"t3.{row.id}.{c}"] = v
         return cells, anchors[0].start, anchors[-1].end, len(anchors)
+
+    def _collapsed_groups(self, t3, anchors: list[_Anchor], limit: int) -> tuple[list[_Anchor], set[str]]:
+        """A group none of whose sub-rows is printed, printed instead as one row with its own values
+        (2021 tables with 2019's single （六）其他处理): that row, under its own id, between the rows
+        around the group. Returns the anchors and the sub-row ids it stands for."""
+        order = {r.id: k for k, r in enumerate(t3.rows)}
+        found = {a.row_id for a in anchors}
+        covered: set[str] = set()
+        for row, subs in codebook.collapsed_rows(self.tid):
+            if found & set(subs):
+                continue
+            first, last = order[subs[0]], order[subs[-1]]
+            before = [a for a in anchors if order.get(a.row_id, -1) < first]
+            after = [a for a in anchors if order.get(a.row_id, -1) > last]
+            lo = before[-1].end if before else 0
+            hi = after[0].start if after else limit
+            got = self.find_rows([row], lo, hi)
+            if got:
+                # one row of values up to the next row, not the values of sub-rows whose labels were lost
+                o_a, o_b = self.c.orig_end(got[0].end), self.c.orig(hi) if hi < len(self.c.text) else len(self.text)
+                if len(re.findall(r"\d+(?:\.\d+)?", self.text[o_a:o_b])) > len(t3.columns):
+                    continue
+            if got:
+                pos = len(before)
+                anchors = [*anchors[:pos], got[0], *anchors[pos:]]
+                order[row.id] = first
+                covered |= set(subs)
+                self.problems.append(Problem("rows_collapsed", f"table 3: {row.label} printed as one row "
+                                             f"(as in the {', '.join(t for t in codebook.TEMPLATES if t != self.tid)} "
+                                             f"template), read as t3.{row.id}; its sub-rows are not printed"))
+        return anchors, covered
 
     def _one_lost(self, row_id: str, short: list[str], cols: list[str]):
         """One cell of the row was lost (a blank dropped by the extractor, OCR): put back a 0
@@ -1034,11 +1168,33 @@ class _Parser:
         flat = dict(zip(self.tpl.tables["t4"].cells, vals))
         return all(checks.identity_holds(i, flat) for i in codebook.identities(self.tid) if i.table == "t4")
 
+    @staticmethod
+    def _t4_by_header(cells: list[str], above: list[str], n: int) -> list[str] | None:
+        """A values row wider than the table, read by the column header line of the same width just
+        above it: a column the header repeats (总计 | 总计, a merged cell over two grid columns) with
+        the same value under both is one column; surplus blanks at the ends count only where the
+        header has no label either. Without such a header, the cells as they are (None: unread)."""
+        header = next((h.split("\t") for h in reversed(above) if "\t" in h
+                       and not all(_is_value_cell(c) for c in h.split("\t"))), None)
+        if header is None or len(header) != len(cells):
+            return cells
+        keep = [j for j in range(len(cells)) if not (
+            j > 0 and header[j].strip() and header[j].strip() == header[j - 1].strip()
+            and cells[j].strip() == cells[j - 1].strip())]
+        if len(keep) < n:
+            return None
+        cells, header = [cells[j] for j in keep], [header[j] for j in keep]
+        while len(cells) > n and not cells[-1].strip() and not header[-1].strip():
+            cells, header = cells[:-1], header[:-1]
+        while len(cells) > n and not cells[0].strip() and not header[0].strip():
+            cells, header = cells[1:], header[1:]
+        return cells if len(cells) == n else None
+
     def _t4_cells(self, seg: str, n: int):
         lines = seg.split("\n")
         all_blank = None
         # 1. a tab-separated line of values (blank cells keep their places)
-        for ln in lines:
+        for k, ln in enumerate(lines):
             if "\t" not in ln:
                 continue
             cells = ln.split("\t")
@@ -1047,6 +1203,10 @@ class _Parser:
             if not any(c.strip() for c in cells):
                 all_blank = all_blank or cells        # a template left empty: zeros, if nothing else
                 continue
+            if len(cells) > n:
+                cells = self._t4_by_header(cells, lines[:k], n)
+                if cells is None:
+                    continue
             rr = _resolve_cells(cells, n)
             if rr.cells is not None:
                 vals = [numbers.read_value(c) for c in rr.cells]
@@ -1063,6 +1223,7 @@ class _Parser:
                     return vals
         # 2. one value per line, or the values of each block after its own label
         tokens: list[tuple[bool, str]] = []
+        single: list[bool] = []      # the token is its line's only cell
         for ln in lines:
             if ln == "":
                 continue
@@ -1071,6 +1232,7 @@ class _Parser:
                 parts = parts[1:]
             for p in parts:
                 tokens.append((_is_value_cell(p), p))
+                single.append(len(parts) == 1)
         run: list[str] = []
         best = None
         for is_val, p in tokens:
@@ -1084,10 +1246,13 @@ class _Parser:
         if best is None and sum(1 for x in run if x.strip()) >= n:
             best = run
         if best is None:
-            # one cell per line with blank cells: a run of exactly n cells, blanks in place
+            # one cell per line with blank cells: a run of exactly n cells, blanks in place. Only
+            # lines of one cell count: the blank cells of a grid row are places, and a grid row
+            # short of cells (a column lost at the page edge) plus a header's trailing blank is
+            # not fifteen cells in their places
             run = []
-            for is_val, p in tokens + [(False, "")]:
-                if is_val:
+            for (is_val, p), alone in zip(tokens + [(False, "")], single + [True]):
+                if is_val and alone:
                     run.append(p)
                     continue
                 if len(run) == n and any(x.strip() for x in run):
@@ -1125,7 +1290,8 @@ class _Parser:
         blob = mm.group(0).strip()
         every = split_blob(blob, n)
         # a single possible split (one digit per cell…) is kept as printed even if a total is off
-        cands = every if len(every) == 1 else [cd for cd in every if self._t4_ok(cd)]
+        cands = every if len(every) == 1 and not _splits_spaced_numbers(blob, n) else \
+            [cd for cd in every if self._t4_ok(cd)]
         if len(cands) == 1:
             return cands[0]
         self.problems.append(Problem("cells_run_together",

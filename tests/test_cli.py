@@ -32,6 +32,24 @@ def test_parse_gives_one_line_per_file_even_for_bad_input(tmp_path):
         assert all(e["kind"] and e["message"] for e in line["errors"])
 
 
+def test_parse_takes_any_file_name(tmp_path):
+    """A name starting with '-' (after '--', click's rule, said in --help) and a name that is not
+    UTF-8 (GBK bytes, as Windows zips leave them): both parsed; `file` keeps the bytes as escapes."""
+    import os
+    page = "<html><body><p>今天天气很好。</p></body></html>".encode()
+    dashed = tmp_path / "-report.html"
+    dashed.write_bytes(page)
+    gbk = os.path.join(os.fsencode(tmp_path), "公开".encode("gbk") + b".html")
+    with open(gbk, "wb") as fh:
+        fh.write(page)
+    out = run_ogi("parse", "--json", "--", dashed, os.fsdecode(gbk)).stdout
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert lines[0]["file"] == str(dashed) and lines[0]["format"] == "html"
+    assert lines[1]["file"] == str(tmp_path) + "/\\xb9\\xab\\xbf\\xaa.html" and lines[1]["format"] == "html"
+    assert not any(e["kind"] == "unreadable" for line in lines for e in line["errors"])
+    assert "--" in run_ogi("parse", "--help").stdout
+
+
 def test_reparse_rebuilds_the_same_reports_from_stored_bytes(crawled, tmp_path):
     import shutil
     copy = tmp_path / "data"

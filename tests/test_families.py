@@ -62,6 +62,17 @@ def test_encoding_choice_for_gbk_pages():
     assert _pick_encoding(b'<meta charset="gb2312">' + gbk, None) == "gb18030"
     assert _pick_encoding("<p>报告</p>".encode("utf-8"), None) is None
     assert _pick_encoding(gbk, "gbk") == "gb18030"
+    # a UTF-8 page cut inside a character (a truncated body) is still UTF-8, not GB18030 nonsense
+    assert _pick_encoding("<p>政府信息公开</p>".encode("utf-8")[:-6], None) is None
+
+
+def test_one_charset_rule_for_crawler_parser_and_site():
+    from parsers import charsets
+    assert charsets.guess(b'<meta http-equiv="Content-Type" content="text/html; charset=GB2312">') == "gb18030"
+    assert charsets.guess(b"", "text/html; charset=big5") == "big5hkscs"
+    assert charsets.guess("年度报告".encode("utf-8")[:-1]) == "utf-8"       # a head cut mid-character
+    assert charsets.guess("年度报告".encode("gbk")) == "gb18030"
+    assert charsets.normalise("HZ-GB-2312") == "hz-gb-2312"                  # HZ is its own encoding
 
 
 def test_jpage_reply_asks_for_the_remaining_chunks():

@@ -53,3 +53,11 @@ def test_not_numbers():
     assert numbers.read_value("理") is None
     assert not numbers.looks_numeric("1.属于国家秘密")
     assert numbers.looks_numeric("/")
+
+
+def test_two_numbers_in_one_cell_are_not_one_number():
+    """'6 251000 元' (a project count and an amount run into one cell) is not 6251000; thousands
+    groups (1 234 567) and letter-spaced digits (2 5 8) still join."""
+    from parsers.numbers import read_cell
+    assert read_cell("6 251000 元").value is None and read_cell("6 251000", money=True).value is None
+    assert read_cell("1 234 567").value == 1234567 and read_cell("2 5 8").value == 258

@@ -386,9 +386,41 @@ def test_ocr_label_with_a_misread_character_is_still_found():
     lines = t2_2021_lines() + t3_grid_lines() + T4_LINES
     i = next(k for k, ln in enumerate(lines) if ln.startswith("四、结转下年度继续办理"))
     lines[i] = lines[i].replace("结转", "结续")
-    assert "t3.carried_forward.total" not in tables.parse_tables(doc(lines, fmt="pdf")).cells
     found = tables.parse_tables(doc(lines, fmt="pdf", ocr=True))
     assert found.cells["t3.carried_forward.natural_person"] == 1
+
+
+def _with_label(lines, old, new):
+    i = next(k for k, ln in enumerate(lines) if old in ln)
+    lines[i] = lines[i].replace(old, new)
+    return lines
+
+
+def test_a_label_printed_with_characters_missing_is_its_row_between_its_neighbours():
+    """A real report printed 2.其他法律行政止公开 (法规禁 missing): between 1.属于国家秘密 and
+    3.危及“三安全一稳定” it is row 2, read and noted; in any format, not only OCR."""
+    lines = _with_label(t2_2021_lines() + t3_grid_lines() + T4_LINES, "2.其他法律行政法规禁止公开", "2.其他法律行政止公开")
+    found = tables.parse_tables(doc(lines))
+    for k, v in expected_t3().items():
+        assert found.cells[k] == v, k
+    assert any(p.kind == "label_misprinted" and "denied_prohibited" in p.message for p in found.problems)
+    # one wrong character, a short label only with its numbering
+    lines = _with_label(t2_2021_lines() + t3_grid_lines() + T4_LINES, "本机关不掌握相关政府信息", "本机关不掌捏相关政府信息")
+    lines = _with_label(lines, "（一）予以公开", "（一）予公开")
+    found = tables.parse_tables(doc(lines))
+    assert {k: found.cells.get(k) for k in expected_t3()} == expected_t3()
+
+
+def test_a_near_label_is_never_taken_from_the_wrong_place():
+    """Two equally close readings with another row's values between them, or a near label
+    outside the gap its neighbours leave: left unread, never guessed."""
+    lines = t2_2021_lines() + t3_grid_lines() + T4_LINES
+    i = next(k for k, ln in enumerate(lines) if "2.其他法律行政法规禁止公开" in ln)
+    del lines[i]                                   # the row is not printed at all...
+    lines.insert(2, "第二十条说明:其他法律行政法规禁公开的事项另行说明。")   # ...but prose far away is close
+    found = tables.parse_tables(doc(lines))
+    assert not any(k.startswith("t3.denied_prohibited.") for k in found.cells)
+    assert not any(p.kind == "label_misprinted" for p in found.problems)
 
 
 def test_one_cell_per_line_with_blank_cells_in_place():
@@ -560,3 +592,118 @@ def test_procurement_count_and_amount_in_one_cell_read_only_when_one_cut_exists(
     assert procurement("7") == (None, None)                     # the count alone, or the amount alone
     assert procurement("0.00元") == (0, 0.0)                    # the count printed blank: 0
     assert procurement("05.5万元") == (0, 5.5)                  # no number starts with 0: 0|5.5万元
+
+
+def _hybrid_lines(other_lines):
+    """2021 tables whose （六） group is printed as `other_lines` instead of its three sub-rows."""
+    rows = t3_rows_values("2021")
+    rows["results_total"] = [5, 1, 0, 0, 0, 0, 6]
+    rows["carried_forward"] = [0, 0, 0, 0, 0, 0, 0]
+    out, done = [], False
+    for ln in t3_grid_lines("2021", rows):
+        if "（六）其他处理" in ln:
+            if not done:
+                out.extend(other_lines)
+                done = True
+            continue
+        out.append(ln)
+    return t2_2021_lines() + out + T4_LINES
+
+
+def test_hybrid_2021_tables_with_the_2019_single_other_row_give_the_cells_they_print():
+    """A 2021-format report printing （六）其他处理 as one row (2019's): that row under its own id,
+    no invented sub-rows, and the identities hold with it standing for the group."""
+    found = tables.parse_tables(doc(_hybrid_lines(["三、本年度办理结果\t（六）其他处理\t（六）其他处理\t1\t0\t0\t0\t0\t0\t1"])))
+    assert found.template == "2021"
+    cols = [c.id for c in codebook.template("2021").tables["t3"].columns]
+    assert {c: found.cells[f"t3.other.{c}"] for c in cols} == dict(zip(cols, [1, 0, 0, 0, 0, 0, 1]))
+    assert not any(k.startswith("t3.other_") for k in found.cells)
+    assert found.cells["t3.granted.total"] == 3 and found.cells["t3.results_total.total"] == 6
+    assert checks.failed_checks(found.template, found.tables, found.cells) == []
+    assert any(p.kind == "rows_collapsed" for p in found.problems)
+    assert not any(p.kind == "rows_not_found" for p in found.problems)
+
+
+def test_a_group_label_over_several_rows_of_values_is_not_a_single_row():
+    """（六）其他处理 followed by three rows of values whose labels were lost: not read as one row."""
+    found = tables.parse_tables(doc(_hybrid_lines([
+        "三、本年度办理结果\t（六）其他处理\t\t1\t0\t0\t0\t0\t0\t1",
+        "\t\t\t0\t0\t0\t0\t0\t0\t0", "\t\t\t0\t0\t0\t0\t0\t0\t0"])))
+    assert not any(k.startswith("t3.other") for k in found.cells)
+
+
+def test_pdf_text_of_a_borderless_table_with_labels_wrapped_around_their_values():
+    """A table without ruling lines reaches us as the PDF's text lines: a long label's cell wraps,
+    and its values sit on the middle line ((二)部分公开(区分处理的,只计这 / 29 0 … / 一情形,…),
+    5.要求行政机关确认或重新 / 0 0 … / 出具已获取信息). Read as a reader does: label, values, rest."""
+    rows = t3_rows_values("2021")
+    rows["partial"] = [2, 0, 0, 0, 0, 0, 2]
+    rows["rejected_confirm"] = [1, 0, 0, 0, 0, 0, 1]
+    rows["results_total"] = [7, 1, 0, 0, 0, 0, 8]
+    rows["new_received"] = [7, 1, 0, 0, 0, 0, 8]
+    rows["carried_forward"] = [0, 0, 0, 0, 0, 0, 0]
+    lines = ["三、收到和处理政府信息公开申请情况", "申请人情况", "自然人 商业企业 科研机构 社会公益组织 法律服务机构 其他 总计"]
+    for r in codebook.template("2021").tables["t3"].rows:
+        vals = " ".join(map(str, rows[r.id]))
+        if r.id == "partial":
+            lines += ["(二)部分公开(区分处理的,只计这", vals, "一情形,不计其他情形)"]
+        elif r.id == "rejected_confirm":
+            lines += ["5.要求行政机关确认或重新", vals, "出具已获取信息"]
+        else:
+            lines.append(f"{r.label} {vals}")
+    found = tables.parse_tables(doc(t2_2021_lines() + lines + T4_LINES, fmt="pdf"))
+    assert {k: found.cells.get(k) for k in expected_t3(rows=rows)} == expected_t3(rows=rows)
+    assert checks.failed_checks(found.template, found.tables, found.cells) == []
+
+
+def test_t4_grid_row_short_of_a_column_is_not_read_shifted():
+    """A PDF table 4 whose first column fell off the page: 14 cells in the grid row, the header
+    line before it ending in a blank cell. Not fifteen cells in their places: never read shifted."""
+    t4 = ["四、政府信息公开行政复议、行政诉讼情况",
+          "\t\t\t\t\t行政诉讼" + "\t行政诉讼" * 8,
+          "\t结果纠正\t其他结果\t尚未审结\t总计" + "\t未经复议直接起诉" * 5 + "\t复议后起诉" * 4,
+          "\t结果纠正\t其他结果\t尚未审结\t总计\t结果维持\t结果纠正\t其他结果\t尚未审结\t总计\t结果维持\t结果纠正\t其他结果\t",
+          "\t\t\t2\t7\t8\t\t\t1\t9\t\t\t\t",
+          "五、存在的主要问题及改进情况", "无。"]
+    found = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines() + t4, fmt="pdf"))
+    assert not any(k.startswith("t4.") for k in found.cells)
+
+
+def test_numbers_printed_apart_are_never_cut_to_fill_lost_blank_cells():
+    """A page flattened to text where blank cells vanished: 258 12 1 1 for seven cells. The only
+    seven-cell reading cuts 258 and 12 (2|5|8|1|2|1|1, which was published): left unread instead."""
+    lines = t2_2021_lines() + t3_grid_lines()
+    i = next(k for k, ln in enumerate(lines) if "（一）予以公开" in ln)
+    lines[i] = "三、本年度办理结果 （一）予以公开 258 12 1 1"
+    found = tables.parse_tables(doc(lines + T4_LINES, fmt="txt"))
+    assert not any(k.startswith("t3.granted.") for k in found.cells)
+    assert found.cells["t3.new_received.total"] == 6           # the other rows are still read
+
+
+def test_t4_values_row_wider_than_the_table_is_read_by_its_header():
+    """A Word table converted from .doc: the reconsideration 总计 cell spans two grid columns, so the
+    header says 总计 | 总计 and the values row 7 | 7 (16 cells). One column, not a shift of all after it."""
+    head = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
+    t4 = ["四、政府信息公开行政复议、行政诉讼情况",
+          "\t".join(["行政复议"] * 5 + ["行政诉讼"] * 11),
+          "\t".join(head + ["总计"] + ["未经复议直接起诉"] * 5 + ["复议后起诉"] * 5),
+          "\t".join(head + ["总计"] + head + head),
+          "5\t\t\t2\t7\t7\t8\t\t\t1\t9\t\t\t\t\t",
+          "五、存在的主要问题及改进情况", "无。"]
+    found = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines() + t4, fmt="doc"))
+    assert found.cells["t4.reconsideration.total"] == 7 and found.cells["t4.litigation_direct.upheld"] == 8
+    assert found.cells["t4.litigation_direct.total"] == 9 and found.cells["t4.litigation_after.total"] == 0
+    # the same header with different values under the two 总计: no reading, never a shifted one
+    t4[4] = "5\t\t\t2\t7\t6\t8\t\t\t1\t9\t\t\t\t\t"
+    found = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines() + t4, fmt="doc"))
+    assert not any(k.startswith("t4.") for k in found.cells)
+
+
+def test_procurement_count_and_amount_apart_on_one_line_with_the_unit_apart():
+    """A borderless PDF's text: 政府集中采购 6 251000 元 on one line, then a line end. Two cells
+    (6 and 25.1 万元), not one number 6251000 and a blank amount."""
+    lines = ["二、主动公开政府信息情况", "第二十条第(九)项", "信息内容采购项目数量采购总金额",
+             "政府集中采购 6 251000 元", "三、收到和处理政府信息公开申请情况"]
+    found = tables.parse_tables(doc(lines, fmt="pdf"))
+    assert found.cells.get("t2.procurement.projects") == 6
+    assert found.cells.get("t2.procurement.amount_wan") == 25.1

@@ -25,6 +25,7 @@ from harvester.db import now
 from harvester.families import Link, discover, rendered, static
 from harvester.items import Candidate, CrawlError, FetchedBody
 from harvester.middlewares import OffsiteRefused, RedirectLoopError
+from parsers.extract import signature
 
 REPORT_SECTIONS = re.compile(r"总体情况|主动公开政府信息情况|收到和处理政府信息公开申请|行政复议、行政诉讼|"
                              r"存在的主要问题|其他需要报告的事项")
@@ -55,17 +56,6 @@ def stated_totals(text: str) -> list[int]:
         elif PAGER_NEAR.search(text[max(0, match.start() - 100): match.end() + 100]):
             found.append(int(match.group(1)))
     return found
-
-
-MAGIC = {b"%PDF": "application/pdf", b"PK\x03\x04": "application/zip",
-         b"\xd0\xcf\x11\xe0": "application/x-ole-storage", b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
-
-
-def binary_type(body: bytes) -> str | None:
-    for magic, media in MAGIC.items():
-        if body.startswith(magic):
-            return media
-    return None
 
 
 def filename_of(response) -> str | None:
@@ -184,7 +174,7 @@ class PortalSpider(scrapy.Spider):
             etag=_header(response, b"ETag"), last_modified=_header(response, b"Last-Modified"))
 
     def _is_binary(self, response) -> bool:
-        return not isinstance(response, TextResponse) or binary_type(response.body[:8]) is not None
+        return not isinstance(response, TextResponse) or signature(response.body[:8]) is not None
 
     def _soft_404(self, response) -> bool:
         if not isinstance(response, HtmlResponse) or len(response.body) >= 20000:
