@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from scrapy.http import HtmlResponse, Request, TextResponse
 
 from harvester.families import Link, jsonapi, static
+from parsers import charsets
 
 # The script that sent the request names a callback; the reply wraps JSON in it.
 JSONP = re.compile(rb"^\s*(?:/\*\*/\s*)?[\w$.\[\]]+\s*\(\s*([\[{].*[\]}])\s*\)\s*;?\s*$", re.S)
@@ -162,23 +163,15 @@ REPLY_TOTAL = re.compile(r"[\"'<]?(?:total|totalcount|totalrecord|recordcount|to
 
 
 def as_utf8(body: bytes, content_type: str) -> bytes:
-    """A captured reply's bytes as UTF-8: GBK JSONP and XML are common, often with no charset said."""
-    declared = re.search(r"charset=([\w-]+)", content_type or "", re.I) or \
-        re.search(rb"^\s*<\?xml[^>]*encoding=[\"']([\w-]+)", body[:200], re.I)
-    label = declared.group(1) if declared else None
-    label = label.decode("ascii", "ignore") if isinstance(label, bytes) else label
-    candidates = [label] if label else []
-    for encoding in [*candidates, "utf-8", "gb18030"]:
-        if encoding and encoding.lower() in ("gb2312", "gbk", "x-gbk", "cp936"):
-            encoding = "gb18030"            # pages labelled GB2312 carry GBK-only characters
-        try:
-            text = body.decode(encoding)
-        except (LookupError, UnicodeDecodeError):
-            continue
-        if declared and isinstance(declared.re.pattern, bytes):
-            text = re.sub(r"(<\?xml[^>]*encoding=[\"'])[\w-]+", r"\1utf-8", text, count=1)
-        return text.encode("utf-8")
-    return body
+    """A captured reply's bytes as UTF-8: GBK JSONP and XML are common, often with no charset said
+    (the charset rules are parsers.charsets')."""
+    codec = charsets.guess(body, content_type)
+    try:
+        text = body.decode(codec)
+    except (LookupError, UnicodeDecodeError):
+        return body
+    # An XML declaration naming the old encoding would now be wrong.
+    return re.sub(r"^(\s*<\?xml[^>]*encoding=[\"'])[\w-]+", r"\1utf-8", text, count=1).encode("utf-8")
 
 
 @dataclass
