@@ -110,6 +110,7 @@ class PortalSpider(scrapy.Spider):
         self.counts: Counter = Counter()
         self._rendered: set[str] = set()        # list URLs already rendered (once each)
         self._captured: dict = {}               # playwright page -> responses its scripts received
+        self._reading: Counter = Counter()       # playwright page -> reply bodies being read now
         self._budgets_hit: set[str] = set()
         self._list_urls: set[str] = set()        # distinct list/pager/api URLs asked for (the list-page cap)
         # Completeness as data: per list (its first page), the total it states and the records found
@@ -236,6 +237,8 @@ class PortalSpider(scrapy.Spider):
         if request.resource_type == "script" and "callback=" not in request.url.lower() \
                 and "jsonp" not in request.url.lower():
             return       # plain script files are code, not list data (JSONP replies are scripts)
+        page = pw_response.frame.page
+        self._reading[page] += 1
         try:
             length = int(pw_response.headers.get("content-length") or 0)
             if length > rendered.MAX_CAPTURED_BYTES:
@@ -243,6 +246,11 @@ class PortalSpider(scrapy.Spider):
             body = await pw_response.body()
         except Exception:          # the page went away or the reply had no body: nothing to mine
             return
+        finally:
+            if self._reading.get(page):         # gone when the page was closed meanwhile
+                self._reading[page] -= 1
+                if not self._reading[page]:
+                    del self._reading[page]
         captured = self._captured.setdefault(pw_response.frame.page, [])
         if len(captured) < self.settings.getint("OGI_MAX_CAPTURED_RESPONSES"):
             captured.append((pw_response.url, body, pw_response.headers.get("content-type", ""),
@@ -276,10 +284,15 @@ class PortalSpider(scrapy.Spider):
                     for error in self._budget_hit("browser_clicks", self.settings.getint("OGI_MAX_BROWSER_CLICKS"),
                                                   response.url):
                         yield error
+                for _ in range(30):         # replies whose bodies are still being read (a loaded machine)
+                    if not self._reading.get(page):
+                        break
+                    await asyncio.sleep(0.1)
                 captured = self._captured.pop(page, [])
         finally:
             if page is not None:
                 self._captured.pop(page, None)
+                self._reading.pop(page, None)
                 await page.close()
         if not snapshots:
             snapshots = [response.text]
