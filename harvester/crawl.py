@@ -45,6 +45,10 @@ class CrawlSummary:
                          f"{r['candidates'] or 0:>5} {r['reports'] or 0:>7} {r['attachments'] or 0:>6} "
                          f"{r['errors'] or 0:>6} {r.get('lists_incomplete') or 0:>5}")
         lines.append("(short: lists stating more records than were found; see errors kind list_incomplete)")
+        stated = [(r["portal"], x) for r in self.rows for x in r.get("lists") or []]
+        if stated:
+            lines += ["", f"{'portal':<28} {'stated':>6} {'found':>5}  list"]
+            lines += [f"{portal[:28]:<28} {x['stated']:>6} {x['found']:>5}  {x['url']}" for portal, x in stated]
         lines.append(f"\n{self.reports_total} reports (one per agency and year) from "
                      f"{self.documents_total} stored documents.")
         return "\n".join(lines)
@@ -162,7 +166,7 @@ def finish_runs(db_path, finished: list[tuple[dict, int, dict]]) -> CrawlSummary
         # documents spiking (harvester.health)
         if "count_dropped" in health.check_run(database, portal, run_id):
             row = {**row, "status": "dropped"}
-        summary.rows.append(row)
+        summary.rows.append({**row, "lists": stats.get("ogi/lists") or []})
         schedule.record_run(database, portal, {**row, "status": database["crawl_runs"].get(run_id)["status"]})
 
     from harvester.reports import rebuild

@@ -335,6 +335,9 @@ class DistributedPortalSpider(PortalSpider):
     """The portal spider as a worker runs it: the start request is queued once per run, whichever
     worker gets there first (a dont_filter start request would otherwise be fetched N times)."""
     track_every_list = True
+    # A worker knows only the reports it followed itself, so "the menus led to no report" cannot be
+    # judged on one worker: no site search in distributed crawls (yet).
+    searches_site = False
 
     async def start(self):
         server = connect(self.settings.get("REDIS_URL"))

@@ -103,6 +103,9 @@ OGI_MAX_CAPTURED_RESPONSES = 200          # script replies mined per rendered pa
 OGI_BROWSER_MAX_PAGES = 0                 # pages open at once per crawler (0: CONCURRENT_REQUESTS_PER_DOMAIN)
 OGI_BROWSER_PAGES_PER_CONTEXT = 100       # pages before a fresh browser context (caches, storage) is used
 OGI_BROWSER_GAUGE = None                  # file for open/rendered page counts (ogi bench render; one portal)
+# When the menus lead to no report, the site's own search box is asked (once per form, at most this many).
+OGI_MAX_SITE_SEARCHES = 2
+OGI_SITE_SEARCH_QUERY = "政府信息公开工作年度报告"
 OGI_INCREMENTAL = True                    # known report pages/attachments not re-downloaded (harvester.incremental)
 OGI_RESUME_MAX_HOURS = 24                 # a killed run younger than this is resumed from what it stored
 OGI_REVALIDATE_DAYS = 7                   # younger than this: answered from the store; older: conditional GET

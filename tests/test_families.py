@@ -155,3 +155,43 @@ def test_a_stated_total_counts_only_in_the_pager():
     assert stated_totals("<script>var pageConf = {recordCount: '120', perPage: 20};</script>") == [120]
     # a mailbox or statistics box elsewhere on the page is not this list's total
     assert stated_totals('<div class="mailbox">领导信箱：共1234条来信，已全部办结。</div>') == []
+
+
+def test_captured_list_requests_and_their_page_parameters():
+    from harvester.families import rendered
+    form = rendered.list_request("http://h/list.do", "POST", b"catId=ndbg&start=1&end=3")
+    assert form.where == "form" and rendered.page_parameters(form) == [("start", 1, None)]
+    assert form.with_value("start", 2)[1] == "catId=ndbg&start=2&end=3"
+    body = rendered.list_request("http://h/api", "POST", b'{"catalogId": "105", "pindex": 1, "psize": 4}')
+    # an unknown name is tried when it reads like a first page; ids and sizes are not
+    assert rendered.page_parameters(body) == [("pindex", 2, 1)]
+    assert json.loads(body.with_value("pindex", 3)[1]) == {"catalogId": "105", "pindex": 3, "psize": 4}
+    # what changed between the page's own requests comes first, cache busters never
+    first = rendered.list_request("http://h/q?pn=1&_=1700000000001&cb=x", "GET", None)
+    second = rendered.list_request("http://h/q?pn=2&_=1700000000002&cb=x", "GET", None)
+    assert rendered.page_parameters(second, [first])[0] == ("pn", 3, 1)
+    assert rendered.page_parameters(rendered.list_request("http://h/q?from=0&rows=5", "GET", None)) == \
+        [("from", 0, None)]
+
+
+def test_gbk_replies_are_read_as_gbk():
+    from harvester.families import rendered
+    body = 'cb({"RecordCount": 2, "docs": [{"DocTitle": "平潭县2014年部门预算", "DocPubUrl": "/a.htm"}]});'
+    links = rendered.links_in_captured("http://h/i.jsp?callback=cb", body.encode("gbk"), "application/javascript")
+    assert [(l.url, l.text) for l in links if l.kind is None] == [("http://h/a.htm", "平潭县2014年部门预算")]
+    assert rendered.reply_total(body.encode("gbk")) == 2
+    xml = '<?xml version="1.0" encoding="gbk"?><result><total>8</total><record><title>年报</title><url>/b.html</url></record></result>'
+    assert [l.url for l in rendered.links_in_captured("http://h/x", xml.encode("gbk"), "text/xml")] == ["http://h/b.html"]
+
+
+def test_pdf_viewer_links_are_their_file_and_search_forms_are_requests():
+    from harvester.families import static
+    r = html("http://h/a/t1.html", '<a href="/static/pdfjs/web/viewer.html?file=..%2F..%2F..%2Fup%2Fr.pdf">在线阅读</a>'
+                                    '<a href="/down.jsp?file=/up/s.pdf">下载</a>'
+                                    '<form action="/was5/web/search" method="get"><input type="hidden" name="channelid" '
+                                    'value="9"><input name="searchword"></form><form action="/login"><input name="user">'
+                                    '</form>')
+    urls = [l.url for l in static.discover(r)]
+    assert urls[:2] == ["http://h/up/r.pdf", "http://h/down.jsp?file=/up/s.pdf"]
+    [search] = static.search_forms(r, "年度报告")
+    assert search.url == "http://h/was5/web/search?channelid=9&searchword=%E5%B9%B4%E5%BA%A6%E6%8A%A5%E5%91%8A"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 from scrapy.http import HtmlResponse
 
@@ -30,6 +30,24 @@ def _row_text(a) -> str:
     return ""
 
 
+VIEWER_PARAM = re.compile(r"[?&]file=([^&#]+)", re.I)
+# Only viewer pages: a download handler (download.jsp?file=…) serves the file itself.
+VIEWER_PATH = re.compile(r"viewer|pdfjs|preview|yulan", re.I)
+
+
+def viewer_target(url: str) -> str:
+    """The document a viewer page shows (pdfjs/web/viewer.html?file=/x.pdf, or a viewer under any
+    name): fetching the viewer would keep its HTML, not the report. pdf.js resolves `file` against
+    the viewer's own address, so a relative target is joined to it."""
+    match = VIEWER_PARAM.search(url)
+    if not match or not VIEWER_PATH.search(url.split("?", 1)[0]):
+        return url
+    target = unquote(unquote(match.group(1))).strip()
+    if not re.search(r"\.(pdf|docx?|wps|ofd|xlsx?)(?:$|[?#])", target, re.I):
+        return url
+    return urljoin(url, target)
+
+
 def links_in_html(response, selector) -> list[Link]:
     """Every <a>/<area> with an href, its text (or its longer title attribute).
 
@@ -50,7 +68,7 @@ def links_in_html(response, selector) -> list[Link]:
         if a.tag == "a" and GENERIC_TEXT.match(text.strip()):
             text = _row_text(a) or text
         try:
-            url = response.urljoin(href)
+            url = viewer_target(response.urljoin(href))
         except ValueError:
             continue
         found.append(Link(url=url, text=text, via="a"))
@@ -60,10 +78,8 @@ def links_in_html(response, selector) -> list[Link]:
         src = (el.get("src") or el.get("data") or "").strip()
         if not src:
             continue
-        viewer_file = re.search(r"[?&]file=([^&]+)", src)
-        target = unquote(viewer_file.group(1)) if viewer_file else src
         try:
-            found.append(Link(url=response.urljoin(target), text=el.get("title") or "", via=el.tag))
+            found.append(Link(url=viewer_target(response.urljoin(src)), text=el.get("title") or "", via=el.tag))
         except ValueError:
             continue
     return found
@@ -73,3 +89,56 @@ def discover(response):
     if not isinstance(response, HtmlResponse):
         return []
     return links_in_html(response, response.selector)
+
+
+# A site's own search box: TRS WAS5 (/was5/web/search?channelid=…&searchword=…&page=N) and Kaipu
+# (/guestweb4/s?searchWord=…&siteCode=…&pageNum=N) as public scrapers of gov.cn sites call them
+# (e.g. repositories found by `find_string` "was5/web/search?" and "guestweb4/s?searchWord"), and
+# plain <form action="/search…"> boxes. Only real <form>s are used; a box wired by script alone is not.
+SEARCH_HINT = re.compile(r"search|sousuo|sou|query|检索|搜索|jiansuo|find", re.I)
+QUERY_INPUT_HINT = re.compile(r"search|word|key|^q$|^wd$|query|^kw$|sousuo|title", re.I)
+
+
+def search_forms(response, query: str) -> list[Link]:
+    """Requests that submit the page's search forms with `query` as a reader would type it."""
+    found = []
+    root = response.selector.root
+    if not hasattr(root, "iter") or not query:
+        return found
+    for form in root.iter("form"):
+        described = " ".join(form.get(a) or "" for a in ("action", "id", "name", "class"))
+        inputs = [el for el in form.iter("input") if el.get("name")]
+        texts = [el for el in inputs if (el.get("type") or "text").lower() in ("text", "search")]
+        if not texts or not (SEARCH_HINT.search(described) or any(
+                SEARCH_HINT.search(" ".join(el.get(a) or "" for a in ("name", "id", "placeholder", "class")))
+                for el in texts)):
+            continue
+        box = next((el for el in texts if QUERY_INPUT_HINT.search(el.get("name") or "")), texts[0])
+        fields = []
+        for el in inputs:
+            kind = (el.get("type") or "text").lower()
+            if el is box:
+                fields.append((el.get("name"), query))
+            elif kind in ("hidden", "text", "search"):
+                fields.append((el.get("name"), el.get("value") or ""))
+        for select in form.iter("select"):
+            chosen = next((o for o in select.iter("option") if o.get("selected") is not None),
+                          next(select.iter("option"), None))
+            if select.get("name") and chosen is not None:
+                fields.append((select.get("name"), chosen.get("value") or chosen.text_content().strip()))
+        try:
+            action = response.urljoin(form.get("action") or response.url)
+        except ValueError:
+            continue
+        if urlsplit(action).scheme not in ("http", "https"):
+            continue
+        body = urlencode(fields)
+        if (form.get("method") or "get").lower() == "post":
+            found.append(Link(url=action, text="站内搜索", via="search", kind="search", method="POST", body=body,
+                              headers={"Content-Type": "application/x-www-form-urlencoded",
+                                       "Referer": response.url}))
+        else:
+            parts = urlsplit(action)
+            url = urlunsplit(parts._replace(query=(parts.query + "&" if parts.query else "") + body))
+            found.append(Link(url=url, text="站内搜索", via="search", kind="search", headers={"Referer": response.url}))
+    return found

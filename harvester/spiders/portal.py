@@ -13,7 +13,8 @@ from collections import Counter
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.exceptions import DownloadTimeoutError
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, DownloadTimeoutError
 from scrapy.http import HtmlResponse, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (ConnectionRefusedError, DNSLookupError, TCPTimedOutError,
@@ -21,7 +22,7 @@ from twisted.internet.error import (ConnectionRefusedError, DNSLookupError, TCPT
 
 from harvester import browser, classify
 from harvester.db import now
-from harvester.families import Link, discover, rendered
+from harvester.families import Link, discover, rendered, static
 from harvester.items import Candidate, CrawlError, FetchedBody
 from harvester.middlewares import OffsiteRefused, RedirectLoopError
 from parsers.extract import signature
@@ -37,6 +38,9 @@ SCRIPT_RENDERED = re.compile(r"document\.write|innerHTML|atob\(|\.append\(|\.htm
 SCRIPT_LIST_HINT = re.compile(r"href|<a[\s>]|<li|\burl\b|title|atob")
 # Scripts that fetch their list (the endpoint may live in an external file we never read).
 SCRIPT_FETCHES = re.compile(r"XMLHttpRequest|\$\.(ajax|get|post|getJSON)|fetch\(|axios|jsonp|\.load\(", re.I)
+# A pager script that submits a form (javascript:goPage(n) setting a hidden page field) fetches too;
+# a search box's submit() alone does not make a page worth rendering.
+FORM_PAGER = re.compile(r"page.{0,200}?\.submit\(\s*\)", re.I | re.S)
 # Totals a list states for itself (共23条, recordCount: '23', totalRecord=23…).
 STATED_TOTAL = re.compile(
     r"共\s*(\d{1,6})\s*(?:条|篇|项|个|份)|(?:recordCount|totalRecord|totalCount|totalNum|record_count)"
@@ -94,6 +98,7 @@ class PortalSpider(scrapy.Spider):
     # Distributed workers each see part of a list's pages: they keep what they found on any list
     # (stated total or not) and the writer joins the parts (harvester.distributed).
     track_every_list = False
+    searches_site = True            # the site's search box as a last route in (see _search_when_idle)
 
     def __init__(self, portal: dict, run_id: int | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -108,12 +113,22 @@ class PortalSpider(scrapy.Spider):
         self.counts: Counter = Counter()
         self._rendered: set[str] = set()        # list URLs already rendered (once each)
         self._captured: dict = {}               # playwright page -> responses its scripts received
+        self._reading: Counter = Counter()       # playwright page -> reply bodies being read now
         self._budgets_hit: set[str] = set()
         self._list_urls: set[str] = set()        # distinct list/pager/api URLs asked for (the list-page cap)
         # Completeness as data: per list (its first page), the total it states and the records found
         # on it and its pager/API/rendered pages. Shortfalls become list_incomplete errors (harvester.crawl).
         self._lists: dict[str, dict] = {}
+        self._search_forms: list[Link] = []      # site search boxes seen on hub pages (a last route in)
+        self._searched = False
+        self._replayed: set[str] = set()         # list endpoints whose captured request was replayed
         browser.ALLOWED_BROWSER_HOSTS.update(h for h in self.allowed_hosts if h)
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._search_when_idle, signal=signals.spider_idle)
+        return spider
 
     # ------------------------------------------------------------------ start
     async def start(self):
@@ -227,6 +242,8 @@ class PortalSpider(scrapy.Spider):
         if request.resource_type == "script" and "callback=" not in request.url.lower() \
                 and "jsonp" not in request.url.lower():
             return       # plain script files are code, not list data (JSONP replies are scripts)
+        page = pw_response.frame.page
+        self._reading[page] += 1
         try:
             length = int(pw_response.headers.get("content-length") or 0)
             if length > rendered.MAX_CAPTURED_BYTES:
@@ -234,7 +251,11 @@ class PortalSpider(scrapy.Spider):
             body = await pw_response.body()
         except Exception:          # the page went away or the reply had no body: nothing to mine
             return
-        page = pw_response.frame.page
+        finally:
+            if self._reading.get(page):         # gone when the page was closed meanwhile
+                self._reading[page] -= 1
+                if not self._reading[page]:
+                    del self._reading[page]
         if page.is_closed():
             return       # a late reply of a page already read: keeping it would keep the page
         captured = self._captured.setdefault(page, [])
@@ -270,10 +291,15 @@ class PortalSpider(scrapy.Spider):
                     for error in self._budget_hit("browser_clicks", self.settings.getint("OGI_MAX_BROWSER_CLICKS"),
                                                   response.url):
                         yield error
+                for _ in range(30):         # replies whose bodies are still being read (a loaded machine)
+                    if not self._reading.get(page):
+                        break
+                    await asyncio.sleep(0.1)
                 captured = self._captured.pop(page, [])
         finally:
             if page is not None:
                 await self._close_page(page)
+                self._reading.pop(page, None)
         if not snapshots:
             snapshots = [response.text]
         self.counts["list_pages"] += 1
@@ -286,17 +312,106 @@ class PortalSpider(scrapy.Spider):
                 self._note_stated_total(snapshot)
             for item in self._follow(list(discover(snapshot)), snapshot, depth, on_report_page=False):
                 yield item
+        replies = []
         for url, body, ctype, method, post_data in captured:
             same_site = urlsplit(url).hostname in self.allowed_hosts
             links = rendered.links_in_captured(url, body, ctype, method, post_data)
             if not links or not same_site:
                 continue
             self.counts["captured_api_replies"] += 1
+            stated = rendered.reply_total(body)
+            tracked = self._lists.setdefault(self._list_root(response), {"stated": None, "found": set()})
+            if stated and tracked["stated"] is None:
+                tracked["stated"] = stated      # the list states its total only in its API's reply
             reply = TextResponse(url=url, body=body, headers={"Content-Type": ctype or "application/octet-stream"},
                                  request=scrapy.Request(url, method=method, body=post_data or b""))
             yield self._body_item(reply, "api")
             for item in self._follow(links, response, depth, on_report_page=False):
                 yield item
+            replies.append((url, body, method, post_data, links))
+        for item in self._start_replays(replies, response, depth):
+            yield item
+
+    # ------------------------------------------------------------------ replaying a list request
+    MAX_REPLAYED_ENDPOINTS = 3          # list requests replayed per rendered page
+    MAX_PAGE_PARAMETERS = 4             # parameters tried as the page of one request
+
+    def _start_replays(self, replies, response, depth: int):
+        """The list requests the page's scripts sent, replayed with their page parameter changed,
+        when the reply's own counts did not already page them (jsonapi) and the list is not whole."""
+        root = self._list_root(response)
+        groups: dict[str, dict] = {}
+        for url, body, method, post_data, links in replies:
+            request = rendered.list_request(url, method, post_data)
+            records = {link.url for link in links if link.kind is None}
+            if request is None or not records or any(link.kind == "api" for link in links):
+                continue
+            group = groups.setdefault(f"{request.method} {url.split('?', 1)[0]}",
+                                      {"requests": [], "records": set(), "stated": None, "per_page": 0})
+            group["requests"].append(request)
+            group["records"] |= records
+            group["per_page"] = max(group["per_page"], len(records))
+            group["stated"] = max(filter(None, (group["stated"], rendered.reply_total(body))), default=None)
+        for key, group in list(groups.items())[:self.MAX_REPLAYED_ENDPOINTS]:
+            if key in self._replayed:
+                continue
+            stated = max(filter(None, (group["stated"], self._lists.get(root, {}).get("stated"))), default=None)
+            if stated is not None and len(group["records"]) >= stated:
+                continue                # the browser already saw every record the list states
+            self._replayed.add(key)
+            last, siblings = group["requests"][-1], group["requests"][:-1]
+            candidates = rendered.page_parameters(last, siblings)[:self.MAX_PAGE_PARAMETERS]
+            if not candidates:
+                continue
+            self.counts["replayed_lists"] += 1
+            state = {"request": last, "candidates": candidates, "seen": set(group["records"]),
+                     "stated": stated, "root": root, "pages": 0, "per_page": group["per_page"]}
+            yield from self._replay_request(state, response.url, depth)
+
+    def _replay_request(self, state: dict, referrer: str, depth: int):
+        max_pages = self._settings_int("OGI_MAX_LIST_PAGES", self.max_list_pages)
+        while state["candidates"]:
+            name, value, step = state["candidates"][0]
+            if step is None:            # an offset: by a page's records first, then by one
+                per_page = state["per_page"]
+                state["candidates"][0:1] = [(name, value + per_page, per_page)] * (per_page > 1) + [(name, value + 1, 1)]
+                continue
+            url, body, headers = state["request"].with_value(name, value)
+            link = Link(url=url, via="replay", kind="api", method=state["request"].method, body=body, headers=headers)
+            admitted = self._admit_list_url(url, link, max_pages)
+            if admitted == "cap":
+                yield from self._budget_hit("list_pages", max_pages, url)
+                return
+            if admitted == "seen":      # asked for already (by the page or a pager): not this way
+                state["candidates"].pop(0)
+                continue
+            yield self._request(url, self.parse_replay, depth=depth, role="api", link=link, referrer=referrer,
+                                meta={"replay": state, "list_root": state["root"], "guess": True})
+            return
+
+    def parse_replay(self, response, **_):
+        """A replayed list request: new records mean the parameter pages the list; none (or the
+        same again) mean the list's end, or, on the first try, that another parameter pages it."""
+        state, depth = response.meta["replay"], response.meta.get("depth_in_portal", 0)
+        yield self._body_item(response, "api")
+        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        links = [link for link in rendered.links_in_captured(response.url, response.body, ctype,
+                                                             response.request.method, response.request.body)
+                 if link.kind is None]
+        records = {link.url for link in links}
+        name, value, step = state["candidates"][0]
+        if not records - state["seen"]:
+            if state["pages"] == 0:
+                state["candidates"].pop(0)          # changing it changed nothing: try the next one
+                yield from self._replay_request(state, response.url, depth)
+            return                                  # pages repeat or ran out: the list's end
+        state["seen"] |= records
+        state["pages"] += 1
+        yield from self._follow(links, response, depth, on_report_page=False)
+        if state["stated"] is not None and len(state["seen"]) >= state["stated"]:
+            return                                  # the stated total is reached
+        state["candidates"] = [(name, value + step, step)]     # this parameter pages the list
+        yield from self._replay_request(state, response.url, depth)
 
     async def _close_page(self, page) -> None:
         """Close a rendered page, then forget its replies: in that order, so a reply arriving
@@ -309,10 +424,15 @@ class PortalSpider(scrapy.Spider):
 
     @staticmethod
     async def _settled_content(page) -> str:
-        try:
-            await page.wait_for_load_state("networkidle", timeout=5000)
-        except Exception:
-            pass            # a page that keeps polling: take what it shows now
+        for _ in range(5):
+            try:
+                await page.wait_for_load_state("networkidle", timeout=5000)
+            except Exception:
+                pass            # a page that keeps polling: take what it shows now
+            try:
+                return await page.content()
+            except Exception:   # a click started a navigation (a pager submitting a form): let it land
+                await asyncio.sleep(0.3)
         return await page.content()
 
     def _budget_hit(self, budget: str, limit: int, url: str):
@@ -407,7 +527,9 @@ class PortalSpider(scrapy.Spider):
                                              same_site=same_site)
             if verdict.decision == classify.REJECT:
                 followed["rejected"] += 1
-            if (root in self._lists or self.track_every_list) and not on_report_page \
+            # Records are counted for every list (a total may turn up later, in a rendered page's
+            # API reply), not only for lists whose first page stated one.
+            if (root in self._lists or self.track_every_list or len(self._lists) < 1000) and not on_report_page \
                     and self._is_record(link, verdict):
                 self._lists.setdefault(root, {"stated": None, "found": set()})["found"].add(url)
             if verdict.decision in (classify.REPORT, classify.ATTACHMENT, classify.TWIN, classify.REJECT):
@@ -416,6 +538,7 @@ class PortalSpider(scrapy.Spider):
                                 verdict.decision, verdict.reason)
             if verdict.decision == classify.REPORT:
                 followed["report"] += 1
+                self.counts["reports_followed"] += 1
                 callback = self.parse_document if classify.is_file_link(link.text, url) else self.parse_candidate
                 yield self._request(url, callback, depth=depth, role="page", link=link,
                                     referrer=response.url)
@@ -445,6 +568,8 @@ class PortalSpider(scrapy.Spider):
                 elif admitted == "cap":
                     yield from self._budget_hit("list_pages", max_pages, url)
         if not (followed["report"] or followed["column"] or followed["pager"] or followed["frame"]):
+            if not on_report_page and isinstance(response, HtmlResponse) and len(self._search_forms) < 20:
+                self._search_forms.extend(static.search_forms(response, self.settings.get("OGI_SITE_SEARCH_QUERY")))
             # A hub page (a site's home, a section index) and no annual-report column in sight: go
             # where a reader would, into the disclosure section its menu names. Every hop is a
             # request with its referrer, so the path taken is in `urls`.
@@ -453,6 +578,26 @@ class PortalSpider(scrapy.Spider):
                 yield self._request(link.url.split("#", 1)[0], self.parse_list, depth=depth + 1, role="list",
                                     link=link, referrer=response.url)
         return followed
+
+    def _search_when_idle(self):
+        """The menus led to no report: ask the site's own search box (seen on a hub page) for the
+        reports, once, and read its results as a list. The search page's address and the page the
+        box was on are stored like any hop (urls.referrer)."""
+        if not self.searches_site or self._searched or not self._search_forms or self.counts["reports_followed"]:
+            return
+        self._searched = True
+        limit = self.settings.getint("OGI_MAX_SITE_SEARCHES")
+        seen = set()
+        for link in self._search_forms:
+            key = (link.url, link.body)
+            if key in seen or len(seen) >= limit:
+                continue
+            seen.add(key)
+            self.counts["site_searches"] += 1
+            self.logger.info("no report found through the menus; asking the site search at %s", link.url)
+            self.crawler.engine.crawl(self._request(link.url, self.parse_list, depth=1, role="list", link=link,
+                                                    referrer=link.headers.get("Referer")))
+        raise DontCloseSpider
 
     def _admit_list_url(self, url: str, link: Link, max_pages: int) -> str:
         """"new", "seen" or "cap": a list page counts against the cap once, however many pager
@@ -481,7 +626,8 @@ class PortalSpider(scrapy.Spider):
     def _note_stated_total(self, response) -> None:
         """The first page of a list: keep the total it states (共N条, recordCount…), if any."""
         root = self._list_root(response)
-        if self._lists.get(root, {}).get("stated") is not None or response.meta.get("list_root") \
+        # A pager's page belongs to its first page's list; a rendered page is its own first page.
+        if self._lists.get(root, {}).get("stated") is not None or root != response.url.split("#", 1)[0] \
                 or not isinstance(response, TextResponse):
             return
         stated = stated_totals(response.text)
@@ -536,7 +682,7 @@ class PortalSpider(scrapy.Spider):
         external = [response.urljoin(src) for src in response.css("script[src]::attr(src)").getall()]
         own_scripts = [u for u in external if urlsplit(u).hostname in self.allowed_hosts]
         builds = bool(SCRIPT_RENDERED.search(scripts) and SCRIPT_LIST_HINT.search(scripts))
-        fetches = bool(SCRIPT_FETCHES.search(scripts)) or bool(own_scripts)
+        fetches = bool(SCRIPT_FETCHES.search(scripts) or FORM_PAGER.search(scripts)) or bool(own_scripts)
         if not followed["report"]:
             # Nothing found: render if the page's scripts could be what shows the list.
             return builds or fetches
