@@ -38,4 +38,8 @@ class Extracted:
     title: str | None = None                      # <title>, ArticleTitle meta, document title
     published: str | None = None                  # YYYY-MM-DD from page metadata (PubDate...)
     images_only_tables: bool = False              # the tables are present only as images
+    # Where each table cell sits in the source, for provenance: {line index in `text`: one entry
+    # per TAB cell of that line, None or {"page", "box": [x0, top, x1, bottom] in points from
+    # the page's top left, and for OCR "ocr": both engines' readings and confidences}}.
+    geometry: dict = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
