@@ -19,6 +19,12 @@ class Problem:
         return {"kind": self.kind, "message": self.message}
 
 
+# Kinds that say how a value was read, not that anything was lost or failed: a record with only
+# these is not "errors" (its cells' provenance tells the rest). Every other kind is a loss.
+READING_NOTES = frozenset({"cells_run_together", "cell_restored", "label_misprinted", "ocr_label",
+                           "rows_collapsed", "template_guessed", "unit_assumed", "not_a_report"})
+
+
 @dataclass
 class Extracted:
     """One document as text, in reading order, already normalised (simplified script, NFKC,
