@@ -1,6 +1,8 @@
 """The `ogi` command as users call it: help with defaults, parse on bad input, reparse."""
 import json
+import shutil
 
+import pytest
 import sqlite_utils
 
 from conftest import run_ogi
@@ -83,3 +85,42 @@ def test_reparse_rewrites_only_what_changed(crawled, tmp_path):
     status = run_ogi("status", "--db", db_path, "--portals", copy / "none.yaml").stdout
     from parsers.api import PARSER_VERSION
     assert f"reports by parser version: {PARSER_VERSION}: " in status
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+def test_parse_json_gives_each_pdf_cells_page_and_box(tmp_path):
+    """A real PDF (LibreOffice prints a report with ruled tables): every cell's provenance names the
+    page and the box in which pdfplumber finds exactly the printed number; CONTRACT keys unchanged."""
+    import html
+    import subprocess
+
+    import pdfplumber
+    from test_tables import T4_LINES, t2_2021_lines, t3_grid_lines
+
+    lines = ["某县人民政府2023年政府信息公开工作年度报告", "一、总体情况", "本机关认真做好政府信息公开工作。",
+             *t2_2021_lines(), *t3_grid_lines(), *T4_LINES]
+    body, table = [], []
+    for ln in lines + [""]:
+        if "\t" in ln:
+            table.append(ln.split("\t"))
+            continue
+        if table:
+            width = max(map(len, table))
+            body.append('<table border="1" cellspacing="0" style="border-collapse:collapse">' + "".join(
+                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row + [""] * (width - len(row))) + "</tr>"
+                for row in table) + "</table>")
+            table = []
+        body.append(f"<p>{html.escape(ln)}</p>")
+    src = tmp_path / "r.html"
+    src.write_text("<html><head><meta charset='utf-8'></head><body>" + "".join(body) + "</body></html>", encoding="utf-8")
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to",
+                    "pdf", "--outdir", str(tmp_path), str(src)], capture_output=True, timeout=120)
+    record = json.loads(run_ogi("parse", "--json", tmp_path / "r.pdf").stdout)
+    assert record["template"] == "2021" and len(record["cells"]) == 200 and record["errors"] == []
+    assert set(record["provenance"]) == set(record["cells"])
+    with pdfplumber.open(tmp_path / "r.pdf") as pdf:
+        for cid, value in record["cells"].items():
+            p = record["provenance"][cid]
+            assert p["how"] == "table_cell", cid
+            printed = pdf.pages[p["page"] - 1].within_bbox(p["box"]).extract_text().replace(" ", "")
+            assert (printed == "" and value == 0) or float(printed) == value, (cid, printed, value)
