@@ -93,7 +93,8 @@ SCHEMA: dict[str, dict] = {
                      pk="agency"),
     # Each value with how it was read (parsers.tables.PROVENANCE: table_cell, text_line, split, ocr,
     # inferred), the source page and the cell's box there (JSON [x0, top, x1, bottom], points from
-    # the page's top left), for OCR both engines' readings (JSON), and a note when it was a choice.
+    # the page's top left; an image, which has no pages: its pixels), for OCR both engines' readings
+    # and confidences (JSON), and a note when the value was a choice.
     "cells": dict(columns={"report_id": str, "cell_id": str, "tbl": str, "row": str,
                            "col": str, "value": float, "how": str, "page": int, "box": str,
                            "ocr": str, "note": str},
