@@ -11,7 +11,7 @@ import os
 import threading
 from pathlib import Path
 
-PARSER_VERSION = "0.1"
+PARSER_VERSION = "0.2"     # 0.2: cells carry their provenance; `ogi reparse --stale` adds it to older parses
 
 
 def empty_record() -> dict:
