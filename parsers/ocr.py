@@ -844,11 +844,11 @@ def ocr_files(paths: list[str], scales: list[float] | None = None) -> tuple[str,
 def _page_box(cell: dict | None, page: int, scale: float | None) -> dict | None:
     if cell is None:
         return None
-    out = {"page": page, "ocr": cell["ocr"]}
+    out = {"ocr": cell["ocr"]}
     if scale:
-        out["box"] = [round(v / scale, 1) for v in cell["box_px"]]
+        out.update(page=page, box=[round(v / scale, 1) for v in cell["box_px"]])
     else:
-        out["box_px"] = cell["box_px"]          # an image: its own pixels
+        out["box_px"] = cell["box_px"]          # an image has no pages: its own pixels
     return out
 
 

@@ -1,6 +1,7 @@
 """The `ogi` command as users call it: help with defaults, parse on bad input, reparse."""
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import sqlite_utils
@@ -155,3 +156,21 @@ def test_bench_parse_compares_pdftotext_in_one_process_model_at_a_time(tmp_path,
         pdf["fresh_process_ms"] / (1000 * floor["seconds"] / floor["parsed"]))
     text = "\n".join(lines)
     assert "one process over all files" in text and "a process per file" in text
+
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "docs"
+
+
+@pytest.mark.skipif(not (CORPUS / "huaian-gov-2024-scan.pdf").is_file(), reason="no shared corpus")
+def test_a_scans_cells_sit_where_the_text_pdfs_cells_are():
+    """The corpus's image-only scan of a real report, OCR'd, against the report's own text PDF: every
+    cell OCR read is on the same page in the same box (within 3 pt), read by both engines."""
+    out = run_ogi("parse", "--json", CORPUS / "huaian-gov-2024.pdf", CORPUS / "huaian-gov-2024-scan.pdf",
+                  env={"OGI_OCR_BUDGET": "600"}).stdout
+    text, scan = (json.loads(line) for line in out.splitlines())
+    assert scan["ocr"] and len(scan["cells"]) > 90
+    for cid, p in scan["provenance"].items():
+        q = text["provenance"][cid]
+        assert p["page"] == q["page"] and max(abs(a - b) for a, b in zip(p["box"], q["box"])) <= 3, cid
+        assert p["how"] in ("ocr", "inferred") and set(p["ocr"]["engines"]) == {"tesseract", "rapidocr"}, cid
+        assert scan["cells"][cid] == text["cells"][cid], cid
