@@ -155,7 +155,8 @@ def test_bench_parse_compares_pdftotext_in_one_process_model_at_a_time(tmp_path,
     assert pdf["x_pdftotext_process_per_file"] == pytest.approx(
         pdf["fresh_process_ms"] / (1000 * floor["seconds"] / floor["parsed"]))
     text = "\n".join(lines)
-    assert "one process over all files" in text and "a process per file" in text
+    assert "one process over all files" in text and "a process per file" in text and "in CPU time" in text
+    assert pdf["cpu_x_pdftotext"] > 0 and pdf["cpu_x_pdftotext_process_per_file"] > 0
 
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "docs"
