@@ -147,6 +147,7 @@ def build_scale_db(path: str | Path, n_reports: int = 250_000, *, seed: int = 7,
     stamp = now()
     cols = {t: list(SCHEMA[t]["columns"]) for t in ("reports", "sightings", "cells", "sections", "documents",
                                                       "checks_failed")}
+    cols["cells"] = ["report_id", "cell_id", "tbl", "row", "col", "value", "how"]   # synthetic: no page or box
     ins = {t: f"INSERT INTO {t} ({', '.join(c)}) VALUES ({', '.join('?' * len(c))})" for t, c in cols.items()}
     conn.execute("BEGIN")
     conn.execute("CREATE TABLE IF NOT EXISTS synthetic (generator TEXT, n_reports INTEGER, seed INTEGER, "
@@ -209,7 +210,7 @@ def build_scale_db(path: str | Path, n_reports: int = 250_000, *, seed: int = 7,
                 batches["sightings"].append([rid, u, sha, role, fmt, f"合成门户{agency_no % 300}", None, stamp, stamp])
             for cid in sorted(cells):
                 tbl, row, col = cid.split(".")
-                batches["cells"].append([rid, cid, tbl, row, col, cells[cid]])
+                batches["cells"].append([rid, cid, tbl, row, col, cells[cid], "table_cell"])
             for c in checks:
                 batches["checks_failed"].append([rid, c])
             for key, (heading, text) in synthetic_sections(rng, 4).items():

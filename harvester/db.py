@@ -91,8 +91,13 @@ SCHEMA: dict[str, dict] = {
                               "admin_level": str, "agency_kind": str, "province": str,
                               "city": str, "county": str, "parent": str, "n_reports": int},
                      pk="agency"),
+    # Each value with how it was read (parsers.tables.PROVENANCE: table_cell, text_line, split, ocr,
+    # inferred), the source page and the cell's box there (JSON [x0, top, x1, bottom], points from
+    # the page's top left; an image, which has no pages: its pixels), for OCR both engines' readings
+    # and confidences (JSON), and a note when the value was a choice.
     "cells": dict(columns={"report_id": str, "cell_id": str, "tbl": str, "row": str,
-                           "col": str, "value": float},
+                           "col": str, "value": float, "how": str, "page": int, "box": str,
+                           "ocr": str, "note": str},
                   pk=("report_id", "cell_id")),
     "checks_failed": dict(columns={"report_id": str, "check_id": str}, pk=("report_id", "check_id")),
     "sections": dict(columns={"report_id": str, "section": str, "heading": str, "text": str},

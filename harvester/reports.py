@@ -15,6 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from harvester import db as dbmod
+from parsers.document import READING_NOTES
 from harvester import timeliness
 from harvester.dedup import (NEAR_DUPLICATE, agency_alias_key, changed_cells, signature,
                              similarity, split_versions)
@@ -168,11 +169,7 @@ def rebuild(database) -> dict:
             rid = report_id(agency, record.get("year")) if key[1] is not None else "r?" + best["sha256"][:10]
             sightings = _sightings(members, urls_by_sha, url_to_sha, children)
             region = record.get("region") or {}
-            errors = [e for e in record.get("errors", []) if e.get("kind") != "not_a_report"]
-            has_tables = any((record.get("tables") or {}).values())
-            status = ("unattributed" if key[1] is None else
-                      "errors" if errors else
-                      "no_tables" if record.get("template") in ("2019", "2021") and not has_tables else "ok")
+            status = "unattributed" if key[1] is None else parse_status(record)
             due, due_rule = timeliness.deadline(record.get("year"), record.get("admin_level"),
                                                 record.get("agency_kind"))
             database["reports"].insert({
@@ -204,7 +201,8 @@ def rebuild(database) -> dict:
                 for url, s in sightings.items()])
             database["cells"].insert_all([{
                 "report_id": rid, "cell_id": cid, "tbl": cid.split(".")[0],
-                "row": cid.split(".")[1], "col": cid.split(".")[2], "value": value}
+                "row": cid.split(".")[1], "col": cid.split(".")[2], "value": value,
+                **cell_provenance((record.get("provenance") or {}).get(cid))}
                 for cid, value in (record.get("cells") or {}).items()])
             database["checks_failed"].insert_all([{"report_id": rid, "check_id": c}
                                                   for c in record.get("checks_failed") or []])
@@ -330,3 +328,29 @@ def _reparse_all(db_path, workers: int, stale_only: bool = False) -> str:
     prepare(db_path)
     return (f"re-parsed {parsed} documents; {len(changed)} changed and rewritten (parser {PARSER_VERSION}); "
             f"{counts['reports']} reports, {counts['sightings']} sightings")
+
+
+def parse_status(record: dict) -> str:
+    """What a reader may trust, most serious first: `errors` (something was left unread or failed),
+    `no_tables` (a 2019/2021 report whose tables were not found), `inferred` (some value was chosen
+    among readings: check the source), `ocr` (read from a scan, both engines agreeing), `ok`."""
+    if any(e.get("kind") not in READING_NOTES for e in record.get("errors") or []):
+        return "errors"
+    if record.get("template") in ("2019", "2021") and not any((record.get("tables") or {}).values()):
+        return "no_tables"
+    hows = {p.get("how") for p in (record.get("provenance") or {}).values()}
+    if "inferred" in hows:
+        return "inferred"
+    if record.get("ocr") or "ocr" in hows:
+        return "ocr"
+    return "ok"
+
+
+def cell_provenance(p: dict | None) -> dict:
+    """A cell's provenance (parsers.tables.PROVENANCE) as the columns of `cells`."""
+    p = p or {}
+    box = p.get("box") or p.get("box_px")
+    return {"how": p.get("how"), "page": p.get("page"),
+            "box": json.dumps(box) if box else None,
+            "ocr": json.dumps(p["ocr"], ensure_ascii=False) if p.get("ocr") else None,
+            "note": p.get("note")}

@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from harvester import health, publish
 from parsers import charsets
+from parsers.tables import PROVENANCE
 from harvester import site_metadata as sm
 
 PLUGIN = "ogi-site"
@@ -361,6 +362,49 @@ def _layout_tables(template: str, values: dict[str, float]) -> dict:
     )
 
 
+# How a value was read, as a reader sees it: a mark beside the number and a line of the legend.
+# The meaning in English is the parser's own (parsers.tables.PROVENANCE); a plain table cell has no mark.
+MARKS = {
+    "table_cell": ("", "表格单元格"),
+    "text_line": ("文", "正文行"),
+    "split": ("拆", "连排数字拆分"),
+    "ocr": ("识", "扫描件识别（OCR）"),
+    "inferred": ("推", "推断，请核对原文"),
+}
+
+
+def _cell_marks(rows) -> dict[str, dict]:
+    """cell id -> {mark, how, title}: the tooltip says how the value was read, where (page, box)
+    and, for a scan, what each OCR engine read with what confidence."""
+    out = {}
+    for r in rows:
+        how = r.get("how")
+        if how not in MARKS:
+            continue
+        mark, zh = MARKS[how]
+        parts = [r["cell_id"], f"{zh} · {PROVENANCE[how]}"]
+        if r.get("page"):
+            parts.append(f"第{r['page']}页 page {r['page']}")
+        if r.get("box"):
+            try:
+                box = json.loads(r["box"])
+                unit = "pt" if r.get("page") else "px"
+                parts.append("box " + ", ".join(f"{float(v):g}" for v in box) + f" {unit} (x0, top, x1, bottom)")
+            except (TypeError, ValueError):
+                pass
+        if r.get("ocr"):
+            try:
+                ocr = json.loads(r["ocr"])
+                for name, e in (ocr.get("engines") or {}).items():
+                    parts.append(f"{name}: “{e.get('text', '')}” confidence {e.get('confidence')}")
+            except (TypeError, ValueError, AttributeError):
+                pass
+        if r.get("note"):
+            parts.append(r["note"])
+        out[r["cell_id"]] = {"mark": mark, "how": how, "title": " · ".join(parts)}
+    return out
+
+
 def _fmt(value):
     if value is None:
         return ""
@@ -378,8 +422,11 @@ async def report_page(request, datasette):
             "ogi_report.html", {"report": None, "report_id": report_id, "db_name": db.name}, request=request),
             status=404)
     report = dict(row)
-    cells = {r["cell_id"]: r["value"] for r in
-             (await db.execute("select cell_id, value from cells where report_id = ?", [report_id])).rows}
+    cell_rows = [dict(r) for r in (await db.execute("select * from cells where report_id = ?", [report_id])).rows]
+    cells = {r["cell_id"]: r["value"] for r in cell_rows}
+    marks = _cell_marks(cell_rows)
+    legend = [dict(how=h, mark=MARKS[h][0], zh=MARKS[h][1], en=PROVENANCE[h],
+                   n=sum(1 for m in marks.values() if m["how"] == h)) for h in MARKS]
     checks = [r[0] for r in (await db.execute(
         "select check_id from checks_failed where report_id = ? order by check_id", [report_id])).rows]
     if not checks and report.get("checks_failed"):
@@ -432,7 +479,9 @@ async def report_page(request, datasette):
         "report": report, "report_id": report_id, "tables": _layout_tables(report.get("template"), cells),
         "n_cells": len(cells), "checks": checks, "notes": notes, "sightings": sightings, "canonical": canonical,
         "sections": sections, "other_years": other_years, "fmt": _fmt,
-        "versions": versions, "changes": changes, "citation": cite, "snapshot": snapshot,
+        "versions": versions, "changes": changes, "citation": cite, "snapshot": snapshot, "marks": marks, "legend": legend,
+        "t3_columns": sm.T3_COLUMNS,
+        "t4_ids": [f"t4.{b}.{c}" for b in sm.T4_BLOCKS for c in sm.T4_COLUMNS],
         "safe_canonical_url": bool(report.get("canonical_url") and SAFE_URL_RE.match(report["canonical_url"])),
         "sample": publish.sample_url(report.get("canonical_url")),
         "report_url": lambda rid: report_url(datasette, rid), "db_name": db.name,

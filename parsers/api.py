@@ -11,7 +11,7 @@ import os
 import threading
 from pathlib import Path
 
-PARSER_VERSION = "0.1"
+PARSER_VERSION = "0.2"     # 0.2: cells carry their provenance; `ogi reparse --stale` adds it to older parses
 
 
 def empty_record() -> dict:
@@ -25,6 +25,8 @@ def empty_record() -> dict:
         # extras beyond the contract
         "format": None, "ocr": False, "title": None, "is_report": False,
         "parser_version": PARSER_VERSION, "text": "",
+        # cell id -> how its value was read (parsers.tables.PROVENANCE), page and box when known
+        "provenance": {},
     }
 
 
@@ -78,6 +80,7 @@ def _parse_bytes(data: bytes, *, filename: str | None, media_type: str | None) -
         record["template"] = found.template
         record["tables"] = found.tables
         record["cells"] = found.cells
+        record["provenance"] = found.provenance
         record["errors"].extend(p.as_dict() for p in found.problems)
         record["checks_failed"] = checks.failed_checks(found.template, found.tables, found.cells)
         record["sections"] = sections.split_sections(doc.text)

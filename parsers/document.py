@@ -19,6 +19,12 @@ class Problem:
         return {"kind": self.kind, "message": self.message}
 
 
+# Kinds that say how a value was read, not that anything was lost or failed: a record with only
+# these is not "errors" (its cells' provenance tells the rest). Every other kind is a loss.
+READING_NOTES = frozenset({"cells_run_together", "cell_restored", "label_misprinted", "ocr_label",
+                           "rows_collapsed", "template_guessed", "unit_assumed", "not_a_report"})
+
+
 @dataclass
 class Extracted:
     """One document as text, in reading order, already normalised (simplified script, NFKC,
@@ -38,4 +44,8 @@ class Extracted:
     title: str | None = None                      # <title>, ArticleTitle meta, document title
     published: str | None = None                  # YYYY-MM-DD from page metadata (PubDate...)
     images_only_tables: bool = False              # the tables are present only as images
+    # Where each table cell sits in the source, for provenance: {line index in `text`: one entry
+    # per TAB cell of that line, None or {"page", "box": [x0, top, x1, bottom] in points from
+    # the page's top left, and for OCR "ocr": both engines' readings and confidences}}.
+    geometry: dict = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)

@@ -62,7 +62,10 @@ def extract(data: bytes, filename: str | None = None, media_type: str | None = N
 
 def _finish(doc: Extracted) -> Extracted:
     """Normalise text, tables and title; the script is judged on the raw text."""
+    lines_before = doc.text.count("\n")
     doc.text, doc.script = normalise_document(doc.text)
+    if doc.text.count("\n") != lines_before:
+        doc.geometry = {}         # lines moved: no box at all rather than a box on the wrong line
     doc.tables = [_simplified_grid(grid) for grid in doc.tables]
     if doc.title:
         doc.title = clean_title(normalise_text(doc.title).replace("\n", " ")) or None
@@ -722,10 +725,14 @@ def _read_pdf(data: bytes, media_type: str | None) -> Extracted:
             pass
     lines: list[str] = []
     grids = []
+    geometry: dict[int, list] = {}
     for it in items:
         if isinstance(it, list):
             grids.append(it)
-            lines.extend("\t".join(r) for r in it)
+            for r in it:
+                if getattr(r, "boxes", None) is not None:
+                    geometry[len(lines)] = r.boxes
+                lines.append("\t".join(r))
         else:
             lines.append(it)
     # no text layer (a scan): fewer readable characters than a page heading per page
@@ -739,7 +746,7 @@ def _read_pdf(data: bytes, media_type: str | None) -> Extracted:
     if title and not re.search(rf"[{_CJK}]", title):
         title = None
     return Extracted(format="pdf", text="\n".join(lines), tables=grids, title=title,
-                     problems=problems)
+                     problems=problems, geometry=geometry)
 
 
 def _pdf_problem(exc: Exception) -> Problem:
@@ -906,6 +913,7 @@ def _pdf_table_grid(table) -> list[list[str]]:
         return []
     xs = _cluster([b[0] for b, _ in cells] + [b[2] for b, _ in cells])
     ys = _cluster([b[1] for b, _ in cells] + [b[3] for b, _ in cells])
+    page = getattr(getattr(table, "page", None), "page_number", None)
     grid, owners = [], []
     for top, bottom in zip(ys, ys[1:]):
         cy = (top + bottom) / 2
@@ -922,7 +930,18 @@ def _pdf_table_grid(table) -> list[list[str]]:
         if any(row):
             grid.append(row)
             owners.append(owner)
-    return _join_wrapped_label_rows(grid, owners)
+    out = _join_wrapped_label_rows(grid, owners)
+    for row in out:
+        # each cell's own box (a merged cell's whole box), for the cell's provenance
+        row.boxes = [None if k is None else {"page": page, "box": [round(float(v), 1) for v in cells[k][0]]}
+                     for k in row.owners]
+    return out
+
+
+class GridRow(list):
+    """A table row's cell texts, with the pdfplumber cell each came from (`owners`, then `boxes`)."""
+    owners: list | None = None
+    boxes: list | None = None
 
 
 _ITEM_MARK = re.compile(r"\s*(?:\d+\s*[.．、]|[(（][一二三四五六七八九十]+[)）]|[一二三四五六七八九十]+、)")
@@ -961,7 +980,8 @@ def _join_wrapped_label_rows(grid: list[list[str]], owners: list[list]) -> list[
                     and not _is_number(prev[texts[0]])):
                 prev[texts[0]] = prev[texts[0]] + row[texts[0]]
                 continue
-        out.append(list(row))
+        out.append(GridRow(row))
+        out[-1].owners = list(owner)
         out_owners.append(list(owner))
     return out
 

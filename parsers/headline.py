@@ -41,10 +41,17 @@ def _clauses(text: str) -> list[str]:
 _CUMULATIVE = re.compile(r"(累计|历年|自20\d\d年以来|以来累计|总计公开|共计公开|至今)")
 
 
+# what may stand between 主动公开 and 政府信息: the year's own output, of every kind
+# (主动公开当年生成的各类政府信息47条)
+_OF_THE_YEAR = r"(?:了)?(?:(?:当年|本年度?|今年|全年)?新?(?:生成|产生|制作|形成)的)?(?:各类|各种)?"
+# a figure for the stock to date; a 其中 after it gives the year's part, not a breakdown
+_STOCK = re.compile(r"(累计|截至|截止|到年底|至年底)[^，,]{0,20}\d[\d,]*\s*条")
+
+
 def _proactive(text: str) -> int | None:
     pats = [
-        rf"(?:本年度?|全年|今年|当年|20\d\d年(?:度)?(?:全年)?)?(?:共|新增|累计)?主动公开(?:政府)?信息(?:共计|共)?{_N}{_UNIT}",
-        rf"主动公开(?:各类)?(?:政府)?信息(?:共计|共|总数为?|数为?)?{_N}{_UNIT}",
+        rf"(?:本年度?|全年|今年|当年|20\d\d年(?:度)?(?:全年)?)?(?:共|新增|累计)?主动公开{_OF_THE_YEAR}(?:政府)?信息(?:共计|共)?{_N}{_UNIT}",
+        rf"主动公开{_OF_THE_YEAR}(?:政府)?信息(?:共计|共|总数为?|数为?)?{_N}{_UNIT}",
         rf"(?:共|全年)?(?:公开|发布)政府信息{_N}{_UNIT}",
     ]
     for pat in pats:
@@ -55,7 +62,8 @@ def _proactive(text: str) -> int | None:
                     continue
                 # a 其中 breakdown of a larger stated total is not the headline, unless the total
                 # counts something else (制作、获取政府信息总数 N条，其中主动公开 M条)
-                if re.search(r"其中", before) and not re.search(r"(制作|获取|总数)", clause[:m.start()]):
+                if re.search(r"其中", before) and not re.search(r"(制作|获取|总数)", clause[:m.start()]) \
+                        and not (_STOCK.search(clause[:m.start()]) and re.search(r"(本年|今年|当年|新增)", m.group(0))):
                     continue
                 if re.search(r"(各乡镇|县直|区直|各单位|部门|乡镇|网站|在互联网上|公开办)", before):
                     continue
@@ -118,12 +126,15 @@ def _fees(text: str) -> float | None:
     for clause in _clauses(text):
         if re.search(r"(经费|支出|预算|行政事业性收费|产生的)", clause):
             continue
-        m = re.search(rf"收取(?:了)?(?:[\u4e00-\u9fff、]{{0,12}}?)(?:费用?|信息处理费|处理费){_N}\s*(万元|元)", clause)
+        m = re.search(rf"收取(?:了)?(?:[\u4e00-\u9fff、]{{0,12}}?)(?:费用?|信息处理费|处理费)(?:为|共计|共)?{_N}\s*(万元|元)", clause)
         if m:
             v = _num(m.group(1)) * (10000 if m.group(2) == "万元" else 1)
             return int(v) if float(v).is_integer() else v
+        # 未向申请人收取费用, 无政府信息公开信息处理费收取情况: nothing was collected
         if re.search(r"(未收取|没有收取|不收取|暂不收费|未收费|免费提供|均免费|无收取)", clause) and \
-                re.search(r"(费|收费)", clause):
+                re.search(r"(费|收费)", clause) or \
+                re.search(r"(未|没有|不)向[^，,。]{0,10}?收取[^，,。]{0,10}?费", clause) or \
+                re.search(r"无[^，,。]{0,16}?费[^，,。]{0,4}?收取情况", clause):
             return 0
     return None
 

@@ -563,6 +563,19 @@ def _resolve_by_totals(row_cells: list[Cell], problems: list[Problem], where: st
 # one page
 
 def _ocr_page(path: str) -> tuple[str, list[Problem]]:
+    return _ocr_page_cells(path)[:2]
+
+
+def _cell_provenance(c: Cell, box: list[int]) -> dict:
+    """How OCR read one cell, for the cell's provenance: both engines' readings and confidences
+    (tesseract 0-100, rapidocr 0-1) and the rule that decided; the box in the page image's pixels."""
+    engines = {"tesseract": {"text": c.tess or c.digits, "confidence": round(float(c.tess_conf), 1)}}
+    if c.rapid is not None:
+        engines["rapidocr"] = {"text": c.rapid, "confidence": round(float(c.rapid_score), 3)}
+    return {"box_px": box, "ocr": {"engines": engines, "decided": c.how}}
+
+
+def _ocr_page_cells(path: str) -> tuple[str, list[Problem], list]:
     """OCR one page: ruled tables cell by cell (TAB-joined rows), the rest as lines.
 
     Tesseract reads ruled tables badly (rules become '|', digits get swallowed, cells of one row
@@ -580,7 +593,7 @@ def _ocr_page(path: str) -> tuple[str, list[Problem]]:
     except Exception:
         words = _tesseract_words(path)
         return "\n".join(_join_words([w for w in words if w[0] == k])
-                         for k in dict.fromkeys(w[0] for w in words)), problems
+                         for k in dict.fromkeys(w[0] for w in words)), problems, []
     angle = _skew_angle(im)
     if angle:
         im = np.asarray(Image.fromarray(im).rotate(angle, resample=Image.BICUBIC, fillcolor=255))
@@ -654,17 +667,22 @@ def _ocr_page(path: str) -> tuple[str, list[Problem]]:
                 problems.append(Problem("ocr_doubtful", f"{page} table row {c.row + 1} column "
                                         f"{c.col + 1}: {c.doubt}; the row is left unread"))
     texts = {(c.row, c.col): c.text for c in cells}
+    by_pos = {(c.row, c.col): c for c in cells}
+    geo: dict[int, list] = {}              # id of a placed row -> its cells' provenance
     for r, (top, bottom, xs) in enumerate(rows):
         if r in doubtful_rows:
             # the whole row goes: a lone unread cell would let the table reader shift the
             # row's other values or split them as digits run together
             placed.append((top, UNREAD_ROW))
             continue
-        row = [texts.get((r, c), "").replace("\t", " ") for c in range(len(xs) - 1)]
+        row = [texts.get((r, c), "").replace("\t", " ").replace("\n", " ") for c in range(len(xs) - 1)]
         if any(row):
             placed.append((top, "\t".join(row)))
+            geo[id(placed[-1])] = [
+                _cell_provenance(by_pos[(r, c)], [int(xs[c]), int(top), int(xs[c + 1]), int(bottom)])
+                if (r, c) in by_pos else None for c in range(len(xs) - 1)]
     placed.sort(key=lambda p: p[0])
-    return "\n".join(t for _, t in placed), problems
+    return "\n".join(t for _, t in placed), problems, [geo.get(id(p)) for p in placed]
 
 
 def _ocr_image_file(path: str) -> str:
@@ -789,18 +807,28 @@ def snap_labels(text: str) -> tuple[str, list[Problem]]:
 # ---------------------------------------------------------------------------------------------
 # documents
 
-def ocr_files(paths: list[str]) -> tuple[str, list[Problem]]:
-    """OCR pages in parallel, in page order, within OCR_BUDGET seconds overall."""
+def ocr_files(paths: list[str], scales: list[float] | None = None) -> tuple[str, list[Problem], dict]:
+    """OCR pages in parallel, in page order, within OCR_BUDGET seconds overall. Also returns each
+    table cell's provenance by line of the text (Extracted.geometry); `scales` (pixels per point
+    of each page) turn pixel boxes into page points."""
     problems = []
+    geometry: dict[int, list] = {}
+    line = 0
     deadline = time.monotonic() + OCR_BUDGET
     with ThreadPoolExecutor(max_workers=OCR_WORKERS) as pool:
-        futures = [pool.submit(_ocr_page, p) for p in paths]
+        futures = [pool.submit(_ocr_page_cells, p) for p in paths]
         texts = []
         for i, f in enumerate(futures):
             try:
-                text, more = f.result(timeout=max(0.1, deadline - time.monotonic()))
+                text, more, geo = f.result(timeout=max(0.1, deadline - time.monotonic()))
                 texts.append(text)
                 problems.extend(more)
+                if text:
+                    for k, cells in enumerate(geo):
+                        if cells:
+                            geometry[line + k] = [_page_box(c, i + 1, scales[i] if scales else None)
+                                                  for c in cells]
+                    line += text.count("\n") + 1
             except TimeoutError:
                 for g in futures[i:]:
                     g.cancel()
@@ -810,7 +838,18 @@ def ocr_files(paths: list[str]) -> tuple[str, list[Problem]]:
             except Exception as exc:
                 problems.append(Problem("ocr_failed", f"page {i + 1}: {exc}"))
                 texts.append("")
-    return "\n".join(t for t in texts if t), problems
+    return "\n".join(t for t in texts if t), problems, geometry
+
+
+def _page_box(cell: dict | None, page: int, scale: float | None) -> dict | None:
+    if cell is None:
+        return None
+    out = {"ocr": cell["ocr"]}
+    if scale:
+        out.update(page=page, box=[round(v / scale, 1) for v in cell["box_px"]])
+    else:
+        out["box_px"] = cell["box_px"]          # an image has no pages: its own pixels
+    return out
 
 
 def ocr_pdf(data: bytes, n_pages: int) -> Extracted:
@@ -829,7 +868,7 @@ def ocr_pdf(data: bytes, n_pages: int) -> Extracted:
         problems.append(Problem("truncated", f"OCR read only the first {OCR_MAX_PAGES} of "
                                 f"{n_pages} pages"))
     with tempfile.TemporaryDirectory(prefix="ogi-ocr-") as tmp:
-        paths = []
+        paths, scales = [], []
         try:
             pdf = pdfium.PdfDocument(data)
             for i in range(last):
@@ -844,12 +883,14 @@ def ocr_pdf(data: bytes, n_pages: int) -> Extracted:
                                             f"at {scale * 72:.0f} dpi to stay within {MAX_OCR_PIXELS // 10**6} MP"))
                 pdf[i].render(scale=scale, grayscale=True).to_pil().save(path)
                 paths.append(path)
+                scales.append(scale)
             pdf.close()
         except Exception as exc:
             problems.append(Problem("ocr_failed", f"rendering the PDF for OCR failed: {exc}"))
-        text, more = ocr_files(paths)
+        text, more, geometry = ocr_files(paths, scales)
     text, snapped = snap_labels(text)
-    return Extracted(format="pdf", text=clean_ocr(text), ocr=True, problems=problems + more + snapped)
+    return Extracted(format="pdf", text=clean_ocr(text), ocr=True, problems=problems + more + snapped,
+                     geometry=geometry)
 
 
 def clean_ocr(text: str) -> str:
@@ -886,6 +927,7 @@ def read_image(data: bytes, media_type: str | None) -> Extracted:
         path = os.path.join(tmp, "img")
         with open(path, "wb") as fh:
             fh.write(data)
-        text, problems = ocr_files([path])
+        text, problems, geometry = ocr_files([path])
     text, snapped = snap_labels(text)
-    return Extracted(format="image", text=clean_ocr(text), ocr=True, problems=problems + snapped)
+    return Extracted(format="image", text=clean_ocr(text), ocr=True, problems=problems + snapped,
+                     geometry=geometry)

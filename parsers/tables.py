@@ -17,6 +17,7 @@ could not read, correct a source's arithmetic, look at file names/agencies/years
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import math
@@ -37,6 +38,18 @@ class TablesFound:
     cells: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
     t3_rows_found: int = 0            # how many table-3 row labels were found (template choice)
+    # cell id -> how its value was read (PROVENANCE kinds), with page and box when the source has them
+    provenance: dict = field(default_factory=dict)
+
+
+# How a cell's value was read, for `provenance[cell]["how"]` (the site's legend says the same):
+PROVENANCE = {
+    "table_cell": "read from its own cell of the table",
+    "text_line": "read from a line of text after the row's label (no table cells in the source)",
+    "split": "digits printed run together, split the only way they (and the table's sums) allow",
+    "ocr": "read from a scan by OCR: both engines gave this number",
+    "inferred": "chosen among several readings (a prior, a figure in the text, a row total); check the source",
+}
 
 
 # --------------------------------------------------------------------------- compact text
@@ -308,6 +321,9 @@ class RowRead:
     blob: str | None = None          # digits with spaces as known cell boundaries
     how: str = ""
     short: list[str] | None = None   # the values seen when one fewer than needed
+    pos: list | None = None          # index among the values given to _resolve_cells, per cell
+    where: list | None = None        # (line of the text, TAB cell of that line) per cell, or None
+    kind: str = "text_line"          # table_cell: the values came from a TAB row's own cells
 
 
 def _merge_dedupe(cells: list[str], n: int) -> list[str] | None:
@@ -329,11 +345,26 @@ def _merge_dedupe(cells: list[str], n: int) -> list[str] | None:
 
 def _resolve_cells(vals: list[str], n: int, *, prefer_positional: bool = True,
                    header_cols: list[int] | None = None) -> RowRead:
-    """Choose the n value cells of a row from the cells that follow its label."""
+    """Choose the n value cells of a row from the cells that follow its label; `pos` says which."""
+    rr = _choose_cells(vals, n, prefer_positional=prefer_positional, header_cols=header_cols)
+    if rr.cells is not None and rr.pos is None:
+        # the chosen cells are vals[i] for increasing i when they appear in order, one each
+        pos, j = [], 0
+        for c in rr.cells:
+            while j < len(vals) and vals[j] != c:
+                j += 1
+            pos.append(j if j < len(vals) else None)
+            j += 1
+        rr.pos = pos if None not in pos else None
+    return rr
+
+
+def _choose_cells(vals: list[str], n: int, *, prefer_positional: bool = True,
+                  header_cols: list[int] | None = None) -> RowRead:
     nonblank = [c for c in vals if c.strip()]
     if header_cols is not None and len(vals) != n and len(nonblank) != n:
         # extra columns (小计, aggregates) or blanks: the header's positions decide
-        return RowRead(cells=[vals[i] for i in header_cols], how="header")
+        return RowRead(cells=[vals[i] for i in header_cols], how="header", pos=list(header_cols))
     if len(vals) == n and prefer_positional:
         return RowRead(cells=list(vals), how="positional")
     if len(nonblank) == n:
@@ -346,7 +377,10 @@ def _resolve_cells(vals: list[str], n: int, *, prefer_positional: bool = True,
         return RowRead(cells=nonblank[:n], how="surplus")
     spaced = _split_space_cells(nonblank)
     if len(spaced) == n:
-        return RowRead(cells=spaced, how="spaced")
+        # several values printed in one cell, apart by spaces: that cell for each of them
+        owner = [k for k, c in enumerate(vals) if c.strip() for _ in (c.split() if len(c.split()) > 1 and
+                 all(_is_value_cell(p) and p.strip() for p in c.split()) else [c])]
+        return RowRead(cells=spaced, how="spaced", pos=owner if len(owner) == n else None)
     if len(vals) > n:
         trimmed = list(vals)
         while len(trimmed) > n and not trimmed[-1].strip():
@@ -539,8 +573,58 @@ class _Parser:
         self.tpl = codebook.template(template_id)
         self.problems: list[Problem] = []
         self.money = codebook.money_cells(template_id)
+        self.prov: dict[str, dict] = {}
+        self._line_starts: list[int] | None = None
+        self._read_as: tuple[str, str] | None = None     # how the last run-together row was read
+
+    # -- provenance ----------------------------------------------------------------------
+    def _geometry(self, where) -> dict | None:
+        """The source's page, box (and OCR readings) of the TAB cell `where` = (line, cell)."""
+        if where is None:
+            return None
+        line, k = where
+        cells = self.doc.geometry.get(line)
+        if not cells or k >= len(cells) or cells[k] is None:
+            return None
+        start = self._line_starts[line]
+        end = self.text.find("\n", start)
+        if self.text[start:len(self.text) if end < 0 else end].count("\t") + 1 != len(cells):
+            return None              # the line is not the row the geometry describes
+        return cells[k]
+
+    def _mark(self, ids, how: str, rr: RowRead | None = None, note: str | None = None) -> None:
+        """Record how the cells `ids` were read (PROVENANCE), with the source's page and box."""
+        for k, cid in enumerate(ids):
+            p = {"how": how}
+            g = self._geometry(rr.where[k]) if rr is not None and rr.where and k < len(rr.where) else None
+            if g:
+                p.update({key: g[key] for key in ("page", "box", "box_px") if key in g})
+                if "ocr" in g:
+                    p["ocr"] = g["ocr"]
+            if self.doc.ocr and how in ("table_cell", "text_line"):
+                decided = (p.get("ocr") or {}).get("decided", "")
+                # a cell OCR settled by the row total is a choice among readings, not a reading
+                p["how"] = "inferred" if decided.startswith("chosen by") else "ocr"
+                if p["how"] == "inferred":
+                    note = note or decided
+            if note:
+                p["note"] = note
+            self.prov[cid] = p
+
+    def _marked(self, ids, values: dict | None, default: str, note: str) -> dict | None:
+        """Values of a run-together row, marked as the reader says it read them (self._read_as)."""
+        if values is not None:
+            how, why = self._read_as or (default, note)
+            self._mark(ids, how, note=why)
+        self._read_as = None
+        return values
 
     # -- lines ---------------------------------------------------------------------------
+    def line_number(self, orig_pos: int) -> int:
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        return bisect.bisect_right(self._line_starts, orig_pos) - 1
+
     def line_of(self, orig_pos: int) -> tuple[int, int]:
         start = self.text.rfind("\n", 0, orig_pos) + 1
         end = self.text.find("\n", orig_pos)
@@ -627,19 +711,27 @@ class _Parser:
                 j += 1
             v0 = j
             vals = []
+            at = []                     # each value's TAB cell in the line
             while j < len(full) and (not full[j].strip() or _is_value_cell(full[j])):
                 vals.append(full[j])
+                at.append(j)
                 j += 1
             if tail.strip() and _is_value_cell(tail):
                 # the first value printed in the label's own cell (a lost TAB)
                 vals.insert(0, tail)
+                at.insert(0, label_idx)
             if any(v.strip() for v in vals) or len(vals) >= n:
                 hc = None
                 if header_cols is not None and len(full) == header_cols[0]:
                     rel = [i - v0 for i in header_cols[1]]
                     if all(0 <= r < len(vals) for r in rel):
                         hc = rel
-                return _resolve_cells(vals, n, header_cols=hc)
+                rr = _resolve_cells(vals, n, header_cols=hc)
+                rr.kind = "table_cell"
+                if rr.pos is not None:
+                    line = self.line_number(line_start)
+                    rr.where = [None if p is None or p >= len(at) else (line, at[p]) for p in rr.pos]
+                return rr
         # values on the following lines, or run together in the same cell
         region = self.text[o_end:o_next]
         region = unicodedata.normalize("NFKC", region)
@@ -786,11 +878,14 @@ class _Parser:
                 if v is None:
                     return None
                 out[cid] = v
+            self._mark(ids, rr.kind, rr)
             return out
         if rr.blob is not None:
-            return self._t2_blob(ids, rr.blob, block, unit_of)
+            return self._marked(ids, self._t2_blob(ids, rr.blob, block, unit_of), "split",
+                                "digits run together, split the only way they can be")
         if rr.short is not None and len(rr.short) == 1 and len(ids) == 2 and ids[1] in self.money:
-            return self._t2_money_blob(ids, rr.short[0], block, unit_of)
+            return self._marked(ids, self._t2_money_blob(ids, rr.short[0], block, unit_of), "split",
+                                "count and amount run together; one cut only")
         return None
 
     _MONEY_RUN = re.compile(r"(\d+)((?:\.\d+)?\s*(?:万元|万|元)?)")
@@ -851,6 +946,7 @@ class _Parser:
                         self.problems.append(Problem(
                             "cells_run_together",
                             f"{ids[0].rsplit('.', 1)[0]}: digits run together; read as one number repeated"))
+                        self._read_as = ("inferred", "digits run together; read as one number repeated")
                     return dict(zip(ids, rep))
         # The signed change column of the 2019 format: without a printed sign, a lone 0 that
         # fits is read as "no change" (the usual case); otherwise the row stays unread.
@@ -861,6 +957,7 @@ class _Parser:
                 self.problems.append(Problem(
                     "cells_run_together",
                     f"{ids[0].rsplit('.', 1)[0]}: digits run together; read with an unchanged (0) 本年增/减"))
+                self._read_as = ("inferred", "digits run together; read with an unchanged (0) 本年增/减")
                 return dict(zip(ids, zero[0]))
         row = ids[0].rsplit(".", 1)[0]
         if len(re.sub(r"\D", "", blob)) > 24:
@@ -879,6 +976,7 @@ class _Parser:
                 "cells_run_together",
                 f"{row}: digits '{blob}' run together; read as {'|'.join(map(str, pick))}, the only "
                 f"plausible reading (the stock several years of the yearly flow){also}; check the source"))
+            self._read_as = ("inferred", "digits run together; the one plausible stock and flow")
             return dict(zip(ids, pick))
         wide = [sum(c[i] in stated.get(i, ()) and c[i] >= 10 for i in range(n)) for c in cands]
         if not _is_stock_row(ids) and stated and max(wide) > 0 and wide.count(max(wide)) == 1:
@@ -887,6 +985,7 @@ class _Parser:
                 "cells_run_together",
                 f"{row}: digits '{blob}' run together; read as {'|'.join(map(str, only))}, the one "
                 "reading that agrees with a figure the text states; check the source"))
+            self._read_as = ("inferred", "digits run together; the reading a figure in the text states")
             return dict(zip(ids, only))
         self.problems.append(Problem(
             "cells_run_together", f"{row}: '{blob}' splits {len(cands)} ways; left unread"))
@@ -990,6 +1089,7 @@ class _Parser:
                 vals = [self.value(f"t3.{a.row_id}.{c}", cell) for c, cell in zip(cols, rr.cells)]
                 if all(v is not None for v in vals):
                     exact[a.row_id] = vals
+                    self._mark([f"t3.{a.row_id}.{c}" for c in cols], rr.kind, rr)
                     continue
             if rr.blob is not None:
                 every = split_blob(rr.blob, n)
@@ -1008,6 +1108,8 @@ class _Parser:
                 vals = self._one_lost(a.row_id, rr.short, cols)
                 if vals is not None:
                     exact[a.row_id] = vals
+                    self._mark([f"t3.{a.row_id}.{c}" for c in cols], "inferred",
+                               note="one blank cell was lost; restored as 0 where the row total holds")
                     continue
             self.problems.append(Problem("cell_unreadable", f"table 3 row {a.row_id}: values not readable ({rr.how})"))
         for rid, cands in spaced.items():
@@ -1030,6 +1132,14 @@ class _Parser:
                     self.problems.append(Problem("ocr_doubtful",
                                                  f"table 3 row {rid}: OCR values do not add up; left unread"))
         resolved = self._resolve_t3_blobs(exact, blobs)
+        for rid, cands in blobs.items():
+            ids = [f"t3.{rid}.{c}" for c in cols]
+            if rid not in resolved:
+                self.problems.append(Problem("cell_unreadable", f"table 3 row {rid}: digits run together; left unread"))
+            elif len(cands) == 1:
+                self._mark(ids, "split", note="digits run together; the only split (where the row total holds)")
+            else:
+                self._mark(ids, "split", note="digits run together; the one split the table's sums allow")
         cells = {}
         for row in [*t3.rows, *(r for r, _ in codebook.collapsed_rows(self.tid))]:
             if row.id in resolved:
@@ -1195,12 +1305,15 @@ class _Parser:
         seg = self.text[o_a:o_b]
         if "\n" in seg and not seg[seg.rfind("\n"):].strip():
             seg = seg[:seg.rfind("\n")]         # the indentation of the next heading's line
-        cells = self._t4_cells(seg, n)
+        self._t4_read = RowRead(kind="text_line")
+        cells = self._t4_cells(seg, n, o_a)
         if cells is None:
             return {}
         if self.doc.ocr and not self._t4_ok(cells):
             self.problems.append(Problem("ocr_doubtful", "table 4: OCR values do not add up; left unread"))
             return {}
+        rr = self._t4_read
+        self._mark(t4.cells, rr.kind, rr, note=rr.how or None)
         return dict(zip(t4.cells, cells))
 
     def _t4_ok(self, vals) -> bool:
@@ -1230,9 +1343,13 @@ class _Parser:
             cells, header = cells[1:], header[1:]
         return cells if len(cells) == n else None
 
-    def _t4_cells(self, seg: str, n: int):
+    def _t4_cells(self, seg: str, n: int, seg_start: int = 0):
+        """The n values of table 4 in `seg` (which starts at `seg_start` of the text); how they
+        were read is left in self._t4_read."""
         lines = seg.split("\n")
         all_blank = None
+        first_line = self.line_number(seg_start)
+        whole_first = seg_start == 0 or self.text[seg_start - 1] == "\n"
         # 1. a tab-separated line of values (blank cells keep their places)
         for k, ln in enumerate(lines):
             if "\t" not in ln:
@@ -1257,6 +1374,11 @@ class _Parser:
                         self.problems.append(Problem("cell_unreadable", f"table 4: {len(cells)} cells for {n}, "
                                                      "no header says which are surplus; left unread"))
                         continue
+                    rr.kind = "table_cell"
+                    if rr.pos is not None and not wider and (k > 0 or whole_first):
+                        rr.where = [None if p is None else (first_line + k, p) for p in rr.pos]
+                    rr.how = ""
+                    self._t4_read = rr
                     return vals
         # 1b. a text line with the n values separated by spaces ("0 0 0 … 0"), as PDF text
         # layers and flattened web tables print them (a surplus trailing cell as in 1.)
@@ -1321,6 +1443,7 @@ class _Parser:
             if all(v is not None for v in vals):
                 return vals
         if all_blank is not None:
+            self._t4_read = RowRead(kind="table_cell", how="every cell of the table left blank (0)")
             return [0] * n
         # 3. digits run together after the last header word
         c = Compact(seg)
@@ -1341,9 +1464,12 @@ class _Parser:
             return None
         cands = every if len(every) == 1 else [cd for cd in every if self._t4_ok(cd)]
         if len(cands) == 1:
+            self._t4_read = RowRead(kind="split", how="digits run together; the only split" + (
+                "" if len(every) == 1 else " the block totals allow"))
             return cands[0]
         self.problems.append(Problem("cells_run_together",
                                      f"table 4: '{blob}' has {len(cands)} readings that fit the block totals; left unread"))
+        self.problems.append(Problem("cell_unreadable", "table 4: digits run together; left unread"))
         return None
 
     # -- all ------------------------------------------------------------------------------
@@ -1365,6 +1491,8 @@ class _Parser:
             found.template = None
         found.problems = self.problems
         found.t3_rows_found = n_rows
+        # only cells that were kept (OCR rows that do not add up are dropped after reading)
+        found.provenance = {cid: self.prov.get(cid, {"how": "text_line"}) for cid in sorted(found.cells)}
         return found
 
 

@@ -218,9 +218,18 @@ def build_fixture_db(path: str | Path, *, with_gold: bool = True) -> dict:
                                             "t2.normative_docs: digits '693665' run together; read as 69|3|665 "
                                             "<check the source>"}])))
     add_crawl_history(db)
+    # how two values of the first report were read, as the rebuild writes it (the report page marks them)
+    marked = sorted(records[0][1])[:2]
+    db.execute("UPDATE cells SET how = 'ocr', page = 4, box = '[243.7, 151.9, 519.8, 186.8]', ocr = ? "
+               "WHERE report_id = ? AND cell_id = ?",
+               [dumps({"engines": {"tesseract": {"text": "7", "confidence": 90.8},
+                                   "rapidocr": {"text": "7", "confidence": 0.97}}, "decided": "tesseract+rapidocr"}),
+                first["id"], marked[0]])
+    db.execute("UPDATE cells SET how = 'inferred', note = 'digits run together <b>check</b>' "
+               "WHERE report_id = ? AND cell_id = ?", [first["id"], marked[1]])
     db.conn.commit()
     db.conn.close()
-    return {"path": str(path), "reports": [r[0]["id"] for r in records],
+    return {"path": str(path), "reports": [r[0]["id"] for r in records], "marked": marked,
             "n_gold": sum(1 for r in records if not r[0]["id"].startswith("syn-")), "records": records}
 
 

@@ -1,6 +1,9 @@
 """The `ogi` command as users call it: help with defaults, parse on bad input, reparse."""
 import json
+import shutil
+from pathlib import Path
 
+import pytest
 import sqlite_utils
 
 from conftest import run_ogi
@@ -83,3 +86,92 @@ def test_reparse_rewrites_only_what_changed(crawled, tmp_path):
     status = run_ogi("status", "--db", db_path, "--portals", copy / "none.yaml").stdout
     from parsers.api import PARSER_VERSION
     assert f"reports by parser version: {PARSER_VERSION}: " in status
+
+
+def _report_pdf(tmp_path):
+    """A 2021-format report with ruled tables, printed to PDF by LibreOffice."""
+    import html
+    import subprocess
+
+    from test_tables import T4_LINES, t2_2021_lines, t3_grid_lines
+
+    lines = ["某县人民政府2023年政府信息公开工作年度报告", "一、总体情况", "本机关认真做好政府信息公开工作。",
+             *t2_2021_lines(), *t3_grid_lines(), *T4_LINES]
+    body, table = [], []
+    for ln in lines + [""]:
+        if "\t" in ln:
+            table.append(ln.split("\t"))
+            continue
+        if table:
+            width = max(map(len, table))
+            body.append('<table border="1" cellspacing="0" style="border-collapse:collapse">' + "".join(
+                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row + [""] * (width - len(row))) + "</tr>"
+                for row in table) + "</table>")
+            table = []
+        body.append(f"<p>{html.escape(ln)}</p>")
+    src = tmp_path / "r.html"
+    src.write_text("<html><head><meta charset='utf-8'></head><body>" + "".join(body) + "</body></html>", encoding="utf-8")
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to",
+                    "pdf", "--outdir", str(tmp_path), str(src)], capture_output=True, timeout=120)
+    return tmp_path / "r.pdf"
+
+
+needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+
+
+@needs_soffice
+def test_parse_json_gives_each_pdf_cells_page_and_box(tmp_path):
+    """A real PDF (LibreOffice prints a report with ruled tables): every cell's provenance names the
+    page and the box in which pdfplumber finds exactly the printed number; CONTRACT keys unchanged."""
+    import pdfplumber
+
+    pdf_path = _report_pdf(tmp_path)
+    record = json.loads(run_ogi("parse", "--json", pdf_path).stdout)
+    assert record["template"] == "2021" and len(record["cells"]) == 200 and record["errors"] == []
+    assert set(record["provenance"]) == set(record["cells"])
+    with pdfplumber.open(pdf_path) as pdf:
+        for cid, value in record["cells"].items():
+            p = record["provenance"][cid]
+            assert p["how"] == "table_cell", cid
+            printed = pdf.pages[p["page"] - 1].within_bbox(p["box"]).extract_text().replace(" ", "")
+            assert (printed == "" and value == 0) or float(printed) == value, (cid, printed, value)
+
+
+@needs_soffice
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+def test_bench_parse_compares_pdftotext_in_one_process_model_at_a_time(tmp_path, monkeypatch):
+    """The figures only, never a speed: ogi in one process against pdftotext less its start-up, and
+    both a process per file, each with its own ratio."""
+    from harvester import bench_parse
+
+    monkeypatch.setattr(bench_parse, "MIN_SECONDS", 0.0)
+    monkeypatch.setattr(bench_parse, "REPEATS", 1)
+    lines = []
+    out = bench_parse.bench_parse([_report_pdf(tmp_path)], echo=lines.append)
+    pdf, floor = out["formats"]["pdf"], out["pdftotext"]
+    assert 0 < floor["startup_ms"] and floor["in_process_ms"] == pytest.approx(
+        1000 * floor["seconds"] / floor["parsed"] - floor["startup_ms"], abs=0.11)
+    assert pdf["x_pdftotext"] == pytest.approx(1000 * pdf["seconds"] / pdf["parsed"] / floor["in_process_ms"])
+    assert pdf["x_pdftotext_process_per_file"] == pytest.approx(
+        pdf["fresh_process_ms"] / (1000 * floor["seconds"] / floor["parsed"]))
+    text = "\n".join(lines)
+    assert "one process over all files" in text and "a process per file" in text and "in CPU time" in text
+    assert pdf["cpu_x_pdftotext"] > 0 and pdf["cpu_x_pdftotext_process_per_file"] > 0
+
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "docs"
+
+
+@pytest.mark.skipif(not (CORPUS / "huaian-gov-2024-scan.pdf").is_file(), reason="no shared corpus")
+def test_a_scans_cells_sit_where_the_text_pdfs_cells_are():
+    """The corpus's image-only scan of a real report, OCR'd, against the report's own text PDF: every
+    cell OCR read is on the same page in the same box (within 3 pt), read by both engines."""
+    out = run_ogi("parse", "--json", CORPUS / "huaian-gov-2024.pdf", CORPUS / "huaian-gov-2024-scan.pdf",
+                  env={"OGI_OCR_BUDGET": "600"}).stdout
+    text, scan = (json.loads(line) for line in out.splitlines())
+    assert scan["ocr"] and len(scan["cells"]) > 90
+    for cid, p in scan["provenance"].items():
+        q = text["provenance"][cid]
+        assert p["page"] == q["page"] and max(abs(a - b) for a, b in zip(p["box"], q["box"])) <= 3, cid
+        assert p["how"] in ("ocr", "inferred") and set(p["ocr"]["engines"]) == {"tesseract", "rapidocr"}, cid
+        assert scan["cells"][cid] == text["cells"][cid], cid

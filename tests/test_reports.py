@@ -101,3 +101,32 @@ def test_rebuild_is_repeatable(crawl):
     crawl.fetch("http://h/1.html", "1" * 64, record("甲镇人民政府", 2022, {"t3.new_received.total": 1}))
     first = rebuild(crawl.db)
     assert rebuild(crawl.db) == first
+
+
+def test_cells_keep_how_they_were_read_and_parse_status_says_it(crawl):
+    ocr = {"engines": {"tesseract": {"text": "5", "confidence": 91.0},
+                       "rapidocr": {"text": "5", "confidence": 0.99}}, "decided": "tesseract+rapidocr 0.99"}
+    cases = {
+        "甲镇人民政府": ({"t3.new_received.total": {"how": "table_cell", "page": 3, "box": [243.8, 151.3, 520.0, 187.1]}},
+                   [], False, "ok"),
+        "乙镇人民政府": ({"t3.new_received.total": {"how": "ocr", "page": 2, "box": [1.0, 2.0, 3.0, 4.0], "ocr": ocr}},
+                   [], True, "ocr"),
+        "丙镇人民政府": ({"t3.new_received.total": {"how": "inferred", "note": "the one plausible stock and flow"}},
+                   [{"kind": "cells_run_together", "message": "read as 69|3|665; check the source"}], False, "inferred"),
+        "丁镇人民政府": ({"t3.new_received.total": {"how": "split"}},
+                   [{"kind": "cells_run_together", "message": "read"},
+                    {"kind": "cell_unreadable", "message": "table 3 row granted: left unread"}], False, "errors"),
+    }
+    for n, (agency, (prov, errors, is_ocr, _)) in enumerate(cases.items()):
+        rec = record(agency, 2022, {"t3.new_received.total": 5}, ocr=is_ocr)
+        rec.update(provenance=prov, errors=errors)
+        crawl.fetch(f"http://h/{n}.html", str(n) * 64, rec)
+    rebuild(crawl.db)
+    status = {r["agency"]: r["parse_status"] for r in crawl.db.query("select agency, parse_status from reports")}
+    assert status == {agency: want for agency, (*_, want) in cases.items()}
+    rows = {r["agency"]: r for r in crawl.db.query(
+        "select r.agency, c.how, c.page, c.box, c.ocr, c.note from cells c join reports r on r.id = c.report_id")}
+    assert rows["甲镇人民政府"]["how"] == "table_cell" and rows["甲镇人民政府"]["page"] == 3
+    assert json.loads(rows["甲镇人民政府"]["box"]) == [243.8, 151.3, 520.0, 187.1]
+    assert json.loads(rows["乙镇人民政府"]["ocr"]) == ocr
+    assert rows["丙镇人民政府"]["note"] == "the one plausible stock and flow" and rows["丙镇人民政府"]["page"] is None

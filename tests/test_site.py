@@ -320,6 +320,20 @@ def test_report_page_shows_the_parsers_notes(site):
     assert "&lt;check the source&gt;" in html          # crawled text is escaped
 
 
+def test_report_page_marks_how_each_value_was_read(site):
+    html = get(site, "/-/report/syn-fixture-a-2022").text
+    ocr_cell, inferred_cell = site["marked"]
+    assert "读取方式 · How each value was read" in html                    # the legend
+    assert "扫描件识别（OCR） · read from a scan by OCR" in html and "推断，请核对原文" in html
+    m = re.search(r'<td class="ogi-how-ocr" title="([^"]*)">[^<]*<sup class="ogi-mark">识</sup></td>', html)
+    assert m and m.group(1).startswith(ocr_cell)
+    assert "page 4" in m.group(1) and "243.7, 151.9, 519.8, 186.8 pt" in m.group(1)
+    assert "rapidocr: “7” confidence 0.97" in m.group(1) and "tesseract: “7” confidence 90.8" in m.group(1)
+    m = re.search(r'<td class="ogi-how-inferred" title="([^"]*)">[^<]*<sup class="ogi-mark">推</sup></td>', html)
+    assert m and m.group(1).startswith(inferred_cell) and "&lt;b&gt;check&lt;/b&gt;" in m.group(1)
+    assert html.count('class="ogi-how-inferred"') == 2                    # the cell and its legend line
+
+
 def test_report_page_gold(site):
     if not site["n_gold"]:
         pytest.skip("no shared gold corpus")

@@ -758,3 +758,79 @@ def test_hostile_second_reading_cases_give_no_wrong_value():
           "五、存在的主要问题及改进情况", "无。"]
     found = tables.parse_tables(doc(t2_2021_lines() + t3_grid_lines() + t4))
     assert [v for k, v in found.cells.items() if k.startswith("t4.")] == [5, 0, 0, 2, 7, 8, 0, 0, 1, 9, 0, 0, 0, 0, 0]
+
+
+# --------------------------------------------------------------------------- provenance per cell
+
+def _geometry_for(lines, page=3):
+    """A PDF-like geometry: every TAB cell of every TAB line gets its own box (x0 = 100 * cell index)."""
+    return {i: [{"page": page, "box": [100.0 * k, 10.0 * i, 100.0 * k + 90, 10.0 * i + 8]}
+                for k in range(ln.count("\t") + 1)] for i, ln in enumerate(lines) if "\t" in ln}
+
+
+def test_provenance_table_cells_carry_the_page_and_box_of_their_own_cell():
+    lines = t2_2021_lines() + t3_grid_lines() + T4_LINES
+    found = tables.parse_tables(doc(lines, fmt="pdf", geometry=_geometry_for(lines)))
+    assert set(found.provenance) == set(found.cells)
+    assert {p["how"] for p in found.provenance.values()} == {"table_cell"}
+    # granted: three label cells, then natural_person in TAB cell 3, ..., total in cell 9
+    i = next(k for k, ln in enumerate(lines) if "予以公开" in ln and "部分" not in ln)
+    assert found.provenance["t3.granted.natural_person"] == {"how": "table_cell", "page": 3,
+                                                            "box": [300.0, 10.0 * i, 390.0, 10.0 * i + 8]}
+    assert found.provenance["t3.granted.total"]["box"][0] == 900.0
+    # table 4's line of fifteen values: the twelfth value (litigation_after.upheld) in cell 11
+    j = lines.index("1\t0\t1\t0\t2\t0\t0\t0\t1\t1\t0\t0\t0\t0\t0")
+    assert found.provenance["t4.litigation_after.upheld"]["box"] == [1000.0, 10.0 * j, 1090.0, 10.0 * j + 8]
+    # table 2: 行政许可\t15\t\t -> the value is cell 1
+    k = next(k for k, ln in enumerate(lines) if ln.startswith("行政许可"))
+    assert found.provenance["t2.licensing.decisions"]["box"][:2] == [100.0, 10.0 * k]
+
+
+def test_provenance_geometry_of_another_line_shape_is_not_used():
+    lines = t2_2021_lines() + t3_grid_lines() + T4_LINES
+    geo = _geometry_for(lines)
+    for i in geo:
+        geo[i] = geo[i][:-1]                      # one cell short: the boxes are not this line's
+    found = tables.parse_tables(doc(lines, fmt="pdf", geometry=geo))
+    assert found.cells and not any("box" in p for p in found.provenance.values())
+
+
+def test_provenance_says_split_and_inferred_for_run_together_digits():
+    lines = t2_2021_lines()
+    lines[4] = "行政规范性文件693665"              # several splits: chosen by the stock-and-flow prior
+    lines[3] = "规章111"                            # one digit per cell: the only split
+    found = tables.parse_tables(doc(lines, fmt="txt"))
+    prov = found.provenance
+    assert [prov[f"t2.normative_docs.{c}"]["how"] for c in ("issued", "repealed", "in_force")] == ["inferred"] * 3
+    assert "plausible" in prov["t2.normative_docs.issued"]["note"]
+    assert [prov[f"t2.rules.{c}"]["how"] for c in ("issued", "repealed", "in_force")] == ["split"] * 3
+    assert prov["t2.licensing.decisions"]["how"] == "table_cell"
+
+
+def test_provenance_of_run_together_table_3_split_by_the_identities():
+    rows = t3_rows_values("2021")
+    parts = ["三、收到和处理政府信息公开申请情况申请人情况自然人法人或其他组织总计商业企业科研机构社会公益组织法律服务机构其他"]
+    for r in codebook.template("2021").tables["t3"].rows:
+        parts.append(r.label + "".join(map(str, rows[r.id])))
+    found = tables.parse_tables(doc(t2_2021_lines() + ["".join(parts)] + T4_LINES, fmt="txt"))
+    assert found.cells["t3.new_received.total"] == 6
+    assert {found.provenance[f"t3.{r}.{c}"]["how"] for r in rows for c in ("natural_person", "total")} == {"split"}
+    assert found.provenance["t4.reconsideration.upheld"]["how"] == "table_cell"
+
+
+def test_provenance_of_ocr_cells_keeps_both_engines_and_a_row_total_choice_is_inferred():
+    lines = t2_2021_lines() + t3_grid_lines() + T4_LINES
+    geo = _geometry_for(lines)
+    engines = {"tesseract": {"text": "5", "confidence": 91.0}, "rapidocr": {"text": "5", "confidence": 0.99}}
+    for cells in geo.values():
+        for c in cells:
+            c["ocr"] = {"engines": engines, "decided": "tesseract+rapidocr 0.99"}
+    i = next(k for k, ln in enumerate(lines) if ln.startswith("一、本年新收"))
+    geo[i][3]["ocr"] = {"engines": {"tesseract": {"text": "5", "confidence": 97.0},
+                                    "rapidocr": {"text": "", "confidence": 0.0}},
+                        "decided": "chosen by the row total among the readings"}
+    found = tables.parse_tables(doc(lines, fmt="pdf", ocr=True, geometry=geo))
+    p = found.provenance["t3.new_received.total"]
+    assert p["how"] == "ocr" and p["ocr"]["engines"]["rapidocr"]["confidence"] == 0.99 and p["page"] == 3
+    q = found.provenance["t3.new_received.natural_person"]
+    assert q["how"] == "inferred" and q["note"] == "chosen by the row total among the readings"
