@@ -20,6 +20,7 @@ from scrapy.settings import Settings
 
 from harvester import db as dbmod
 from harvester import health, schedule
+from harvester.items import DOCUMENT_ROLES_SQL
 from harvester.registry import load_portals
 
 log = logging.getLogger(__name__)
@@ -257,7 +258,7 @@ def _record_non_reports(database, run_ids: list[int]) -> None:
     marks = ",".join("?" * len(run_ids))
     rows = list(database.query(
         f"select u.url, u.portal, u.run_id, p.errors from urls u join parses p on p.sha256 = u.sha256 "
-        f"where u.kind in ('page', 'attachment') and p.is_report = 0 and u.run_id in ({marks}) "
+        f"where u.kind in {DOCUMENT_ROLES_SQL} and p.is_report = 0 and u.run_id in ({marks}) "
         f"and u.url not in (select url from sightings)", run_ids))
     for row in rows:
         reasons = "; ".join(e.get("message", "") for e in json.loads(row["errors"] or "[]"))

@@ -22,9 +22,10 @@ import datetime as dt
 from scrapy.http import Headers
 from scrapy.responsetypes import responsetypes
 
+from harvester.items import DOCUMENT_ROLES, DOCUMENT_ROLES_SQL
 from harvester.store import BlobStore
 
-KNOWN_ROLES = {"page", "attachment"}
+KNOWN_ROLES = set(DOCUMENT_ROLES)
 # Only a URL whose bytes were fetched at that URL (the last hop of its redirects) is answered from
 # the store: an earlier hop answered with the final page's bytes would resolve its links wrongly.
 FINAL_HOP = "exists (select 1 from fetches f where f.url = u.url)"
@@ -64,7 +65,7 @@ class IncrementalMiddleware:
         return self.db.execute(
             "select u.sha256, u.status, u.etag, u.last_modified, u.validated_at, d.media_type "
             "from urls u join documents d on d.sha256 = u.sha256 "
-            "where u.url = ? and u.kind in ('page', 'attachment') and u.error is null and " + FINAL_HOP,
+            f"where u.url = ? and u.kind in {DOCUMENT_ROLES_SQL} and u.error is null and " + FINAL_HOP,
             [url]).fetchone()
 
     def process_request(self, request, spider=None):

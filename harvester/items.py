@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Bodies that are documents: parsed, possibly reports, answered from the store on a re-crawl
+# (FetchedBody.role, stored as urls.kind; the others are "list" and "api").
+DOCUMENT_ROLES = ("page", "attachment")
+DOCUMENT_ROLES_SQL = "(" + ", ".join(f"'{r}'" for r in DOCUMENT_ROLES) + ")"
+
 
 @dataclass
 class FetchedBody:

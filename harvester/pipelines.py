@@ -19,12 +19,12 @@ from pathlib import Path
 
 from harvester import db as dbmod
 from harvester.classify import verdict_after_parse
-from harvester.items import Candidate, CrawlError, FetchedBody
+from harvester.items import DOCUMENT_ROLES, Candidate, CrawlError, FetchedBody
 from harvester.store import BlobStore
 from parsers.api import PARSER_VERSION
 
 log = logging.getLogger(__name__)
-PARSED_ROLES = {"page", "attachment"}
+PARSED_ROLES = set(DOCUMENT_ROLES)
 
 _POOL = None          # harvester.parsing.WorkerPool
 _DBS: dict[str, object] = {}

@@ -17,6 +17,7 @@ from pathlib import Path
 from harvester import db as dbmod
 from parsers.document import READING_NOTES
 from harvester import timeliness
+from harvester.items import DOCUMENT_ROLES_SQL
 from harvester.dedup import (NEAR_DUPLICATE, agency_alias_key, changed_cells, signature,
                              similarity, split_versions)
 
@@ -299,7 +300,7 @@ def _reparse_all(db_path, workers: int, stale_only: bool = False) -> str:
     rows = list(database.query(
         "select d.sha256, d.media_type, min(u.url) as url, p.record, p.parser_version from documents d "
         "join urls u on u.sha256 = d.sha256 left join parses p on p.sha256 = d.sha256 "
-        "where u.kind in ('page', 'attachment') group by d.sha256"))
+        f"where u.kind in {DOCUMENT_ROLES_SQL} group by d.sha256"))
     if stale_only:
         rows = [r for r in rows if r["parser_version"] != PARSER_VERSION]
     parsed, changed = 0, []
