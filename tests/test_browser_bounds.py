@@ -12,9 +12,7 @@ Both columns load a script from 127.0.0.2, which must receive nothing.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -22,6 +20,7 @@ import sqlite_utils
 import yaml
 
 from conftest import ROOT, crawl_args, run_ogi
+from local_sites import QuietHandler, off_site, serve
 
 DOCS = ROOT / "harvester" / "sample_portals" / "docs"
 LIMIT = 3
@@ -73,35 +72,17 @@ def article(title: str, doc: str) -> bytes:
             f'<body><h1>{title}</h1><div class="content">{body}</div></body></html>').encode()
 
 
-def serve(host: str, handler) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((host, 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @pytest.fixture(scope="module")
 def bounded(tmp_path_factory):
     off_hits: list[str] = []
     popups_loaded: list[str] = []
     clicks: list[str] = []
 
-    class OffSite(BaseHTTPRequestHandler):
-        def do_GET(self):
-            off_hits.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *a):
-            pass
-
-    try:
-        off = serve("127.0.0.2", OffSite)
-    except OSError:
-        pytest.skip("127.0.0.2 is not bindable here")
+    off = off_site(off_hits)
     off_port = off.server_address[1]
     columns = {"s": (SLOW_PAGES, False), "p": (POPUP_PAGES, True)}
 
-    class Portal(BaseHTTPRequestHandler):
+    class Portal(QuietHandler):
         def do_GET(self):
             parts = urlsplit(self.path)
             column, _, name = parts.path.strip("/").partition("/")
@@ -131,16 +112,6 @@ def bounded(tmp_path_factory):
                     '<!DOCTYPE html><html><head><meta charset="utf-8"><title>工作要点</title></head><body>'
                     '<h1>政务公开工作要点</h1><p>为深入贯彻落实政务公开工作要求，制定本要点。</p></body></html>').encode())
             self._send("text/html", b"<h1>404</h1>", 404)
-
-        def _send(self, ctype, body, status=200):
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
 
     portal = serve("127.0.0.1", Portal)
     base = f"http://127.0.0.1:{portal.server_address[1]}"

@@ -13,8 +13,6 @@ error), and a five-page list whose pager repeats every page number (the cap coun
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -22,6 +20,7 @@ import sqlite_utils
 import yaml
 
 from conftest import ROOT, crawl_args, free_port, run_ogi
+from local_sites import QuietHandler, off_site, serve
 
 DOCS = ROOT / "harvester" / "sample_portals" / "docs"
 
@@ -165,33 +164,15 @@ def numbered_page(n: int) -> bytes:
             f'<div class="pager">{numbers}</div><div class="pager bottom">{numbers}</div></body></html>').encode()
 
 
-def serve(host: str, handler) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((host, 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @pytest.fixture(scope="module")
 def browser_portals(tmp_path_factory):
     off_hits: list[str] = []
 
-    class OffSite(BaseHTTPRequestHandler):
-        def do_GET(self):
-            off_hits.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *a):
-            pass
-
-    try:
-        off = serve("127.0.0.2", OffSite)
-    except OSError:
-        pytest.skip("127.0.0.2 is not bindable here")
+    off = off_site(off_hits)
     pages = make_pages(off.server_address[1])
     api_calls: list[str] = []
 
-    class Portal(BaseHTTPRequestHandler):
+    class Portal(QuietHandler):
         def do_GET(self):
             parts = urlsplit(self.path)
             q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
@@ -214,16 +195,6 @@ def browser_portals(tmp_path_factory):
             if found is None:
                 return self._send("text/html", b"<h1>404</h1>", 404)
             self._send(*found)
-
-        def _send(self, ctype, body, status=200):
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
 
     portal = serve("127.0.0.1", Portal)
     base = f"http://127.0.0.1:{portal.server_address[1]}"

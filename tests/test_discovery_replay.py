@@ -30,8 +30,6 @@ nothing:
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -39,6 +37,7 @@ import sqlite_utils
 import yaml
 
 from conftest import ROOT, crawl_args, run_ogi
+from local_sites import QuietHandler, off_site, serve
 
 DOCS = ROOT / "harvester" / "sample_portals" / "docs"
 OFF = '<script src="http://127.0.0.2:{off}/stat.js"></script>'
@@ -324,35 +323,15 @@ def make_pages(off: int) -> dict:
     return pages
 
 
-def serve(host: str, handler) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((host, 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory):
     off_hits: list[str] = []
 
-    class OffSite(BaseHTTPRequestHandler):
-        def do_GET(self):
-            off_hits.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-
-        do_POST = do_GET
-
-        def log_message(self, *a):
-            pass
-
-    try:
-        off = serve("127.0.0.2", OffSite)
-    except OSError:
-        pytest.skip("127.0.0.2 is not bindable here")
+    off = off_site(off_hits)
     pages = make_pages(off.server_address[1])
     asked: list[tuple[str, str, str]] = []          # (method, path with query, body)
 
-    class Portal(BaseHTTPRequestHandler):
+    class Portal(QuietHandler):
         def do_GET(self):
             self._answer(b"")
 
@@ -379,16 +358,6 @@ def replayed(tmp_path_factory):
             if found is None:
                 return self._send("text/html", b"<h1>404</h1>", 404)
             self._send(*found)
-
-        def _send(self, ctype, body, status=200):
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
 
     portal = serve("127.0.0.1", Portal)
     base = f"http://127.0.0.1:{portal.server_address[1]}"

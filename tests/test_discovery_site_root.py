@@ -4,14 +4,13 @@ pager, and finds exactly its reports. Served on 127.0.0.1 and crawled with the r
 link to 127.0.0.2 on the home page must never be requested."""
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlite_utils
 import yaml
 
 from conftest import ROOT, crawl_args, run_ogi
+from local_sites import QuietHandler, off_site, serve
 
 DOCS = ROOT / "harvester" / "sample_portals" / "docs"
 
@@ -70,46 +69,21 @@ def pages(off_port: int) -> dict[str, bytes]:
     }
 
 
-def serve(host: str, handler) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((host, 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @pytest.fixture(scope="module")
 def site_root(tmp_path_factory):
     off_hits: list[str] = []
     asked: list[str] = []
 
-    class OffSite(BaseHTTPRequestHandler):
-        def do_GET(self):
-            off_hits.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *a):
-            pass
-
-    try:
-        off = serve("127.0.0.2", OffSite)
-    except OSError:
-        pytest.skip("127.0.0.2 is not bindable here")
+    off = off_site(off_hits)
     content = pages(off.server_address[1])
 
-    class Portal(BaseHTTPRequestHandler):
+    class Portal(QuietHandler):
         def do_GET(self):
             asked.append(self.path)
             body = content.get(self.path)
             status = 200 if body is not None else 404
             body = body if body is not None else b"<h1>404</h1>"
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
+            self._send("text/html; charset=utf-8", body, status)
 
     portal = serve("127.0.0.1", Portal)
     base = f"http://127.0.0.1:{portal.server_address[1]}"
