@@ -214,4 +214,5 @@ def write_parse(database, sha256: str, record: dict) -> None:
         "record = excluded.record",
         [sha256, record.get("parser_version", ""), now(), record.get("format"), int(bool(record.get("is_report"))),
          record.get("agency"), record.get("year"), record.get("template"), int(bool(record.get("ocr"))),
-         len(record.get("cells") or {}), dumps(record.get("errors", [])), json.dumps(record, ensure_ascii=False)])
+         len(record.get("cells") or {}), dumps([*record.get("errors", []), *record.get("reading_notes", [])]),
+         json.dumps(record, ensure_ascii=False)])

@@ -97,6 +97,19 @@ def _parse_bytes(data: bytes, *, filename: str | None, media_type: str | None) -
                                      "message": "no annual-report title, sections or tables found"})
     except Exception as exc:
         record["errors"].append({"kind": "internal", "message": f"parse failed: {exc!r}"})
+    return _notes_apart(record)
+
+
+def _notes_apart(record: dict) -> dict:
+    """How a value was read (a label misprinted, digits run together read the one plausible way, a
+    lost blank restored) is not an error: it goes to `reading_notes` (an extra key; `provenance`
+    marks the cells). `errors` keeps what failed or was left unread."""
+    from parsers.document import READING_NOTES
+    notes = [e for e in record["errors"] if e.get("kind") in READING_NOTES and e.get("kind") != "not_a_report"
+             and "left unread" not in str(e.get("message"))]
+    if notes:
+        record["errors"] = [e for e in record["errors"] if e not in notes]
+        record["reading_notes"] = notes
     return record
 
 

@@ -31,7 +31,11 @@ OGI = Path(sys.executable).with_name("ogi")
 # run-together 平潭 table-2 cells that no reading can split safely (left unread with the reason).
 # F1 and the exact share sit below the 28-document floors above only because the corpus grew;
 # issue 12 asked for them to be re-set to what was measured on it. Floors only rise from here.
+# 2026-12-08: notes on how a value was read (a misprinted label, the one plausible split of run-together
+# digits) moved from `errors` to `reading_notes`: 32 of 34 documents parse without error (was 28); the
+# two left have cells genuinely left unread.
 FLOORS = {
+    "docs_ok_share": 0.94,
     "cells_f1": 0.9975,
     "cells_precision": 1.0,
     "docs_exact_share": 0.888,
@@ -62,6 +66,11 @@ def test_cells_floor(score):
     assert cells["f1"] >= FLOORS["cells_f1"], cells
     assert cells["precision"] >= FLOORS["cells_precision"], cells
     assert cells["docs_all_gold_cells_exact_share"] >= FLOORS["docs_exact_share"], cells
+
+
+@pytest.mark.slow
+def test_documents_without_error_floor(score):
+    assert score["docs_ok_share"] >= FLOORS["docs_ok_share"], score["status"]
 
 
 @pytest.mark.slow
