@@ -268,10 +268,9 @@ def _near_label(labels, ctext: str, lo: int, hi: int, others=()):
     # text as close to another row's label is that row's (本年新收… repeated in merged cells is
     # row 一, not a misprinted row 二)
     text = ctext[lo + best[1]:lo + best[2]]
-    from rapidfuzz.distance import Levenshtein as _L
     for other in others:
         core = _prefix_alternatives(other)[1]
-        if len(core) >= 4 and _L.distance(text, core) <= best[0]:
+        if len(core) >= 4 and Levenshtein.distance(text, core) <= best[0]:
             return None
     return _Match(lo + best[1], lo + best[2])
 
