@@ -342,7 +342,20 @@ def _layout_tables(template: str, values: dict[str, float]) -> dict:
                              for r in block["rows"]]))
     t3 = tables["t3"]
     t3_rows, last_group = [], None
+    # a hybrid report's single row for a group (2019's （六）其他处理 in 2021 tables) in its sub-rows' place
+    from parsers.codebook import collapsed_rows
+    instead = {}
+    for row, subs in collapsed_rows(template):
+        if any(f"t3.{row.id}.{c}" in values for c in sm.T3_COLUMNS) and not any(
+                f"t3.{s}.{c}" in values for s in subs for c in sm.T3_COLUMNS):
+            instead.update({subs[0]: row, **{s: None for s in subs[1:]}})
     for r in t3["rows"]:
+        if r["id"] in instead:
+            row = instead[r["id"]]
+            if row is not None:
+                t3_rows.append(dict(label=row.label, id=row.id,
+                                    values=[v(f"t3.{row.id}.{c}") for c in sm.T3_COLUMNS]))
+            continue
         group = r.get("group")
         if group and group != last_group and group != "三、本年度办理结果":
             t3_rows.append(dict(group_header=group))

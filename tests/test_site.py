@@ -753,3 +753,16 @@ def test_search_page_or_queries(site):
     assert got == search_oracle(site["records"], "复议") & either and both <= got
     marks = {m for r in _search(site, q="司法局 OR 大数据") for m in r["marks"]}
     assert marks and marks <= {"司法局", "大数据"}
+
+
+def test_report_page_shows_a_hybrid_reports_single_other_row():
+    """A 2021-format report printing （六）其他处理 as one row (t3.other): the page shows that row in
+    the sub-rows' place, not three empty sub-rows."""
+    from harvester import site_metadata as sm
+    from harvester.site_plugin import _layout_tables
+    values = {f"t3.other.{c}": 1 for c in sm.T3_COLUMNS} | {f"t3.granted.{c}": 2 for c in sm.T3_COLUMNS}
+    ids = [r.get("id") for r in _layout_tables("2021", values)["t3"]["rows"]]
+    assert "other" in ids and not any(i and i.startswith("other_") for i in ids)
+    assert ids.index("other") < ids.index("results_total")
+    plain = [r.get("id") for r in _layout_tables("2021", {"t3.granted.total": 2})["t3"]["rows"]]
+    assert "other" not in plain and "other_misc" in plain
