@@ -297,6 +297,12 @@ _RUN = re.compile(
     r"(?:[\s\d.,+/\-—―－−–%]|万元|万|元|件|个|项|条|增加|减少|无(?![\u3400-\u9fff])|空(?![\u3400-\u9fff]))+")
 
 
+def _thousands_pair(parts: list[str]) -> bool:
+    """Two neighbours that may be one number in thousands groups: 1–3 digits, then exactly 3."""
+    return any(re.fullmatch(r"\d{1,3}", a) and re.fullmatch(r"\d{3}(?:\.\d+)?(?:万元|万|元)?", b)
+               for a, b in zip(parts, parts[1:]))
+
+
 def _split_space_cells(cells: list[str]) -> list[str]:
     out = []
     for c in cells:
@@ -375,6 +381,10 @@ def _choose_cells(vals: list[str], n: int, *, prefer_positional: bool = True,
         # a surplus trailing extractor cell: position in the fixed order wins
         return RowRead(cells=nonblank[:n], how="surplus")
     spaced = _split_space_cells(nonblank)
+    if len(spaced) == n == 2 and len(spaced) > len(nonblank) and _thousands_pair(spaced):
+        # a count and an amount (12 345 元) that are also one grouped number with a blank
+        # lost (12,345 元): two readings, none safe
+        return RowRead(how="unreadable")
     if len(spaced) == n:
         # several values printed in one cell, apart by spaces: that cell for each of them
         owner = [k for k, c in enumerate(vals) if c.strip() for _ in (c.split() if len(c.split()) > 1 and

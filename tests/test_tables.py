@@ -834,3 +834,18 @@ def test_provenance_of_ocr_cells_keeps_both_engines_and_a_row_total_choice_is_in
     assert p["how"] == "ocr" and p["ocr"]["engines"]["rapidocr"]["confidence"] == 0.99 and p["page"] == 3
     q = found.provenance["t3.new_received.natural_person"]
     assert q["how"] == "inferred" and q["note"] == "chosen by the row total among the readings"
+
+
+def test_procurement_count_and_amount_that_may_be_one_grouped_number_stay_unread():
+    """'政府集中采购 12 345 元' is 12 projects for 345 元, or no count and 12,345 元: unread. With a
+    number that cannot be a thousands group ('6 251000 元') the two cells are read."""
+    def read(line):
+        lines = ["二、主动公开政府信息情况", "第二十条第(九)项", "信息内容采购项目数量采购总金额", line,
+                 "三、收到和处理政府信息公开申请情况"]
+        return {k: v for k, v in tables.parse_tables(doc(lines, fmt="pdf")).cells.items() if "procurement" in k}
+    assert read("政府集中采购 12 345 元") == {}
+    assert read("政府集中采购 6 251000 元") == {"t2.procurement.projects": 6, "t2.procurement.amount_wan": 25.1}
+    # three numbers printed apart in a three-cell row stay three cells
+    lines = t2_2021_lines({"normative_docs": ("77 132 470",)}) + t3_grid_lines() + T4_LINES
+    found = tables.parse_tables(doc(lines, fmt="pdf"))
+    assert [found.cells[f"t2.normative_docs.{c}"] for c in ("issued", "repealed", "in_force")] == [77, 132, 470]
