@@ -35,15 +35,18 @@ def canonical_rank(doc: dict) -> tuple:
     2. text beats OCR;
     3. the original beats a derived copy (simplified original over a traditional mirror);
     4. the agency's own page beats a file, a file beats a text dump (html, pdf, docx, doc, txt);
-    5. the copy seen first; on a tie (timestamps are to the second), the first URL in sort order,
-       so the choice never rests on the order rows come back in.
+    5. the copy seen in an earlier run;
+    6. within a run, the copy naming the agency in full (aggregators abbreviate), then the first
+       URL in sort order: never the order of fetching, which differs between two crawls of the same
+       portal (a distributed crawl must give the dataset a one-machine crawl gives).
     """
     record = doc["record"]
     tables = sum(bool(v) for v in (record.get("tables") or {}).values())
     return (-tables, -len(record.get("cells") or {}), int(bool(record.get("ocr"))),
             int(record.get("script") == "traditional"),
-            FORMAT_PREFERENCE.get(record.get("format") or "", 9), doc["first_seen"] or "",
-            min((u["url"] for u in doc.get("urls") or ()), default=""), doc["sha256"])
+            FORMAT_PREFERENCE.get(record.get("format") or "", 9), doc.get("first_run") or 0,
+            -len(record.get("agency") or ""), min((u["url"] for u in doc.get("urls") or ()), default=""),
+            doc["sha256"])
 
 
 def _reason(best: dict, others: list[dict]) -> str:
@@ -56,7 +59,8 @@ def _reason(best: dict, others: list[dict]) -> str:
              "traditional mirror" if record.get("script") == "traditional" else "original script",
              f"format {record.get('format')}", f"first seen {best['first_seen']}"]
     return (f"best of {len(others) + 1} documents by the canonical rule "
-            "(tables > text over OCR > original over mirror > page over file > first seen): " + "; ".join(parts))
+            "(tables > text over OCR > original over mirror > page over file > earlier run > agency named in full "
+            "> URL order): " + "; ".join(parts))
 
 
 def _documents(database) -> list[dict]:
